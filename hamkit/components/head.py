@@ -1,0 +1,34 @@
+"""Contract of the ``head`` kind: equivariant features -> Hamiltonian blocks."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from hamkit.components.base import Component
+from hamkit.components.features import EquivariantFeatures
+
+
+class Head(nn.Module, Component):
+    """Builds Hamiltonian sub-blocks in the canonical orbital convention.
+
+    The head must make the assembled matrix exactly symmetric (H_ji = H_ij^T).
+    """
+
+    kind: ClassVar[str] = "head"
+
+    def forward(
+        self, features: EquivariantFeatures, graph: Any
+    ) -> dict[str, torch.Tensor]:  # pragma: no cover - abstract
+        """Predict.
+
+        Args:
+            features: Output of the featurizer (after any inducer).
+            graph: The batch the features came from.
+
+        Returns:
+            At least ``"hamiltonian"``: packed blocks in the batch's block layout.
+        """
+        raise NotImplementedError
