@@ -58,7 +58,8 @@ def _describe_input(value: Any) -> str:
 
 
 def issues_from_validation(
-    error: ValidationError, model: type[BaseModel], lines: LineMap, prefix: PathKey
+    error: ValidationError, model: type[BaseModel], lines: LineMap, prefix: PathKey,
+    also_valid: tuple[str, ...] = (),
 ) -> list[RecipeIssue]:
     """Turn pydantic errors into recipe issues with origins and suggestions.
 
@@ -67,6 +68,7 @@ def issues_from_validation(
         model: The model that was validated (for valid option names).
         lines: Origins of the recipe's values.
         prefix: Path of the validated value inside the recipe.
+        also_valid: Keys valid beside the model's fields at the top (e.g. ``name``).
     """
     issues = []
     for item in error.errors():
@@ -74,8 +76,11 @@ def issues_from_validation(
         path = (*prefix, *loc)
         if item["type"] == "extra_forbidden":
             parent = _model_at(model, loc[:-1])
-            valid = list(parent.model_fields) if parent else []
-            message = f"unknown option '{loc[-1]}'.{did_you_mean(str(loc[-1]), valid)}"
+            valid = [*parent.model_fields] if parent else []
+            if len(loc) == 1:
+                valid += also_valid
+            what = "section" if not path[:-1] else "option"
+            message = f"unknown {what} '{loc[-1]}'.{did_you_mean(str(loc[-1]), valid)}"
         elif item["type"] == "missing":
             message = "required but missing"
         else:
@@ -133,7 +138,9 @@ def _resolve_entry(
     except ValidationError as error:
         return [
             RecipeIssue(issue.origin, issue.path, f"{issue.message} [{kind} '{entry.name}']")
-            for issue in issues_from_validation(error, record.config_class, lines, path)
+            for issue in issues_from_validation(
+                error, record.config_class, lines, path, tuple(type(entry).model_fields)
+            )
         ]
     return ResolvedComponent(path, record, config, weight)
 

@@ -33,9 +33,24 @@ MAX_VALUES = 100_000
 """Refuse documents whose aliases expand to more values than this ("billion laughs")."""
 
 
-def _walk(node: yaml.Node, source: str, path: PathKey, lines: LineMap, parents: tuple[int, ...] = ()) -> Any:
-    """Build plain data from a composed node tree, recording origins."""
-    line = node.start_mark.line + 1
+_PLAIN_TAGS = {
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+}
+
+
+def _walk(
+    node: yaml.Node, source: str, path: PathKey, lines: LineMap,
+    parents: tuple[int, ...] = (), line: int | None = None,
+) -> Any:
+    """Build plain data from a composed node tree, recording origins.
+
+    A mapping value's origin is the line of its key (where users look).
+    """
+    line = line if line is not None else node.start_mark.line + 1
+    plain_tag = _PLAIN_TAGS.get(type(node))
+    if plain_tag is not None and node.tag != plain_tag:
+        raise _error(source, line, path, f"cannot read a value: tag '{node.tag}' is not allowed")
     if id(node) in parents:
         raise _error(source, line, path, "an alias refers to a mapping or list that contains it")
     if len(lines) >= MAX_VALUES:
@@ -51,7 +66,8 @@ def _walk(node: yaml.Node, source: str, path: PathKey, lines: LineMap, parents: 
             if key in result:
                 raise _error(source, key_node.start_mark.line + 1, (*path, key),
                              f"key '{key}' appears twice in the same mapping")
-            result[key] = _walk(value_node, source, (*path, key), lines, parents)
+            result[key] = _walk(value_node, source, (*path, key), lines, parents,
+                                key_node.start_mark.line + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, source, (*path, index), lines, parents) for index, item in enumerate(node.value)]
