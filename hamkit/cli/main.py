@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: 0 success, 2 user error, 130 interrupted.
     """
-    errors = Console(stderr=True)
+    errors = Console(stderr=True, soft_wrap=True)
     try:
         host = get_host()
         _report_problems(host, errors)
