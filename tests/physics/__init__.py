@@ -1,0 +1,1 @@
+"""Tests of the plain physics library (hamkit.physics, hamkit.data.basis)."""
