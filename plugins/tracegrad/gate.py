@@ -121,7 +121,7 @@ class GateInducer(Inducer):
         Returns:
             u, same shape and irreps.
         """
-        hidden = self.mlp(features[..., self.scalar_index] + features[..., -1:])  # (n, hidden[-1])
+        hidden = self.mlp(features[..., self.scalar_index])  # (n, hidden[-1])
         outputs = self.head(hidden).split([self.num_scalars, *self.gate_sizes], dim=-1)
         pieces = [outputs[0]]  # scalar update, (n, S)
         for i, gate in enumerate(outputs[1:]):
