@@ -13,9 +13,13 @@ class Dataset(Component, Sequence):
 
     Readers convert from their file's orbital convention once, at load, so every
     record they return is in hamkit's canonical convention.
+
+    Attributes:
+        basis: The orbital basis (``hamkit.data.basis.OrbitalBasis``) of every record.
     """
 
     kind: ClassVar[str] = "dataset"
+    basis: Any
 
     def __len__(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError

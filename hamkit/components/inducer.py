@@ -22,6 +22,8 @@ class Inducer(nn.Module, Component):
     """
 
     kind: ClassVar[str] = "inducer"
+    needs_invariants: ClassVar[bool] = False
+    """True when the inducer cannot work without an invariant encoder in the recipe."""
 
     def forward(
         self, features: torch.Tensor, invariants_of: InvariantFunction | None

@@ -56,6 +56,7 @@ class GradientInducer(Inducer):
     """
 
     name: ClassVar[str] = "gradient"
+    needs_invariants: ClassVar[bool] = True
     Config: ClassVar[type[ComponentConfig]] = GradientConfig
 
     def __init__(self, config: GradientConfig, irreps_in: str | None = None) -> None:

@@ -1,0 +1,54 @@
+"""From a resolved recipe to a dataset, its build context, splits and graphs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from torch_geometric.data import Data
+
+from hamkit.components import BuildContext, Dataset
+from hamkit.data.graph import labelled_graph
+from hamkit.engine.progress import track
+from hamkit.engine.splits import make_split
+from hamkit.recipe import ResolvedRecipe
+
+
+@dataclass
+class PreparedData:
+    """The recipe's data, split.
+
+    Attributes:
+        dataset: The dataset component.
+        splits: Index arrays for ``train``, ``val``, ``test``.
+    """
+
+    dataset: Dataset
+    splits: dict[str, np.ndarray]
+
+
+def open_dataset(recipe: ResolvedRecipe) -> Dataset:
+    """Build the recipe's dataset component."""
+    entry = recipe.component("data", "dataset")
+    return entry.record.cls.from_config(entry.config, BuildContext())
+
+
+def prepare_data(recipe: ResolvedRecipe) -> PreparedData:
+    """Open the dataset and split it as the recipe says."""
+    dataset = open_dataset(recipe)
+    sizes = [record.structure.n_atoms for record in dataset]
+    return PreparedData(dataset, make_split(sizes, recipe.sections.data.split))
+
+
+def build_context(dataset: Dataset, dtype: str) -> BuildContext:
+    """What the data decides for the model: species, basis, dtype."""
+    return BuildContext(species=tuple(dataset.basis.elements), basis=dataset.basis, dtype=dtype)
+
+
+def make_graphs(dataset: Dataset, indices: Sequence[int], cutoff: float | None, label: str) -> list[Data]:
+    """Labelled graphs of the given records, with a progress bar."""
+    return [
+        labelled_graph(dataset[int(index)], dataset.basis, cutoff)
+        for index in track(indices, f"building {label} graphs")
+    ]
