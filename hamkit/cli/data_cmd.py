@@ -1,0 +1,289 @@
+"""``hamkit data generate|info|convert``: make, inspect and convert Hamiltonian datasets."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+import hamkit
+from hamkit.cli.commands import CommandRegistrar
+from hamkit.errors import HamkitError
+
+DEFAULT_PRESET_COUNT = 10
+
+
+# --------------------------------------------------------------------- parser
+def _configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    generate = actions.add_parser(
+        "generate", help="Compute H and S with PySCF into a hamkit store (resumable).",
+        description="Label structures with PySCF (converged Fock matrix H, overlap S, energy) "
+        "and write a hamkit store. Re-running with the same settings resumes: stored "
+        "structures are skipped. SCF failures go to <out>.failed.jsonl.")
+    source = generate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--xyz", metavar="FILE", help="xyz/extxyz file (every frame; ASE).")
+    source.add_argument("--smiles", metavar="FILE",
+                        help="SMILES list, one per line ('SMILES [name]', '#' comments); "
+                        "RDKit ETKDG conformer + MMFF, hydrogens added.")
+    source.add_argument("--preset", metavar="NAME", help="Built-in geometries: 'water' "
+                        "(random thermal-like distortions, random orientation).")
+    generate.add_argument("--out", required=True, metavar="PATH", help="Output store (.h5).")
+    generate.add_argument("--count", type=int, metavar="N",
+                          help=f"Number of structures (preset default {DEFAULT_PRESET_COUNT}; "
+                          "files: all).")
+    generate.add_argument("--xc", default="b3lyp",
+                          help="Functional, or 'hf' (default b3lyp; use b3lyp5 to match QH9).")
+    generate.add_argument("--basis", default="def2-svp", help="PySCF basis (default def2-svp).")
+    generate.add_argument("--grid-level", type=int, default=3,
+                          help="PySCF DFT grid level 0-9 (default 3).")
+    generate.add_argument("--conv-tol", type=float, default=1e-9,
+                          help="SCF energy convergence, Hartree (default 1e-9).")
+    generate.add_argument("--max-cycle", type=int, default=100, help="SCF iterations (default 100).")
+    generate.add_argument("--workers", type=int, default=1,
+                          help="Processes, each single-threaded (default 1: this process, "
+                          "PySCF's default threads).")
+    generate.add_argument("--seed", type=int, default=0,
+                          help="Seed of the water distortions / ETKDG embedding (default 0).")
+    generate.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    info = actions.add_parser("info", help="Describe a hamkit store.",
+                              description="Print a store's header and contents.")
+    info.add_argument("path", metavar="PATH", help="Store file, or embedded:<name>.")
+    info.add_argument("--json", action="store_true", help="JSON output.")
+
+    convert = actions.add_parser(
+        "convert", help="Convert a dataset to a hamkit store.",
+        description="Read any registered dataset (by its name, e.g. 'hamkit') whose options "
+        "include 'path', and write its records to a new hamkit store.")
+    convert.add_argument("source", metavar="SRC", help="Input file or folder.")
+    convert.add_argument("--from", dest="format", required=True, metavar="FORMAT",
+                         help="Dataset name (see 'hamkit plugins list --kind dataset').")
+    convert.add_argument("--out", required=True, metavar="PATH", help="New store (.h5).")
+    convert.add_argument("--limit", type=int, metavar="N", help="Convert only the first N records.")
+
+
+# --------------------------------------------------------------------- generate
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def generate_command_line(args: argparse.Namespace) -> str:
+    """The canonical command line of a ``generate`` invocation (recorded in provenance)."""
+    parts = ["hamkit", "data", "generate"]
+    for option in ("xyz", "smiles", "preset", "out", "count", "xc", "basis", "grid_level",
+                   "conv_tol", "max_cycle", "workers", "seed"):
+        value = getattr(args, option, None)
+        if value is not None:
+            parts += [f"--{option.replace('_', '-')}", str(value)]
+    return shlex.join(parts)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from hamkit.data import sources
+    from hamkit.data.generate import generate
+    from hamkit.data.pyscf_labels import LabelSettings
+
+    if args.count is not None and args.count < 1:
+        raise HamkitError(f"--count must be >= 1, got {args.count}")
+    if args.workers < 1:
+        raise HamkitError(f"--workers must be >= 1, got {args.workers}")
+    source: dict[str, Any]
+    if args.preset is not None:
+        jobs = sources.preset_jobs(args.preset, args.count or DEFAULT_PRESET_COUNT, args.seed)
+        source = {"kind": "preset", "name": args.preset, "seed": args.seed}
+    elif args.smiles is not None:
+        jobs = sources.smiles_jobs(args.smiles, args.seed, args.count)
+        path = Path(args.smiles)
+        source = {"kind": "smiles", "file": path.name, "sha256": _sha256(path), "seed": args.seed}
+    else:
+        jobs = sources.xyz_jobs(args.xyz, args.count)
+        path = Path(args.xyz)
+        source = {"kind": "xyz", "file": path.name, "sha256": _sha256(path)}
+    settings = LabelSettings(xc=args.xc, basis=args.basis, grid_level=args.grid_level,
+                             conv_tol=args.conv_tol, max_cycle=args.max_cycle)
+    console = Console(stderr=True)
+    report = generate(jobs, args.out, settings, workers=args.workers, source=source,
+                      command_line=generate_command_line(args), progress=not args.no_progress,
+                      console=console)
+    per = report.seconds / len(report.computed) if report.computed else 0.0
+    print(f"{args.out}: computed {len(report.computed)}, already stored {len(report.skipped)}, "
+          f"failed {len(report.failed)} in {report.seconds:.1f} s"
+          + (f" ({per:.2f} s per structure)" if report.computed else ""))
+    if report.failed:
+        print(f"failures logged to {report.failed_log}")
+    return 0
+
+
+# --------------------------------------------------------------------- info
+def store_info(path: str) -> dict[str, Any]:
+    """What ``hamkit data info --json`` prints.
+
+    Args:
+        path: Store file or ``embedded:<name>``.
+
+    Returns:
+        ``{"path", "format", "version", "structures", "incomplete", "elements",
+        "element_symbols", "orbitals": {"min", "max"}, "basis", "convention", "units",
+        "provenance", "size_bytes"}``.
+    """
+    from pyscf.data.elements import ELEMENTS
+
+    from hamkit.data.store import StoreReader
+
+    file = _resolve(path)
+    with StoreReader(file) as store:
+        elements = store.elements()
+        header = store.header
+        sizes = [header.basis.total_orbitals(store.numbers(key)) for key in store.keys]
+        return {
+            "path": str(file),
+            "format": header.format,
+            "version": header.version,
+            "structures": len(store),
+            "incomplete": len(store.incomplete_keys),
+            "elements": elements,
+            "element_symbols": [ELEMENTS[z] for z in elements],
+            "orbitals": {"min": min(sizes, default=0), "max": max(sizes, default=0)},
+            "basis": header.basis.to_dict(),
+            "convention": header.convention,
+            "units": header.units,
+            "provenance": header.provenance,
+            "size_bytes": file.stat().st_size,
+        }
+
+
+def _resolve(path: str) -> Path:
+    if path.startswith("embedded:"):
+        from hamkit_plugins.datasets.embedded import resolve_path
+
+        return resolve_path(path)
+    return Path(path)
+
+
+def _info(args: argparse.Namespace) -> int:
+    info = store_info(args.path)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    provenance = info["provenance"]
+    lines = [
+        f"{info['path']}: {info['format']} v{info['version']}, {info['size_bytes'] / 1e6:.2f} MB",
+        f"  structures   {info['structures']}" + (f" (+{info['incomplete']} incomplete, ignored)"
+                                                  if info["incomplete"] else ""),
+        f"  elements     {' '.join(info['element_symbols'])}",
+        f"  orbitals     {info['orbitals']['min']}..{info['orbitals']['max']} per structure",
+        f"  basis        {info['basis']['name']}",
+        f"  convention   {info['convention']}",
+        "  units        " + ", ".join(f"{k} {v}" for k, v in info["units"].items()),
+    ]
+    for key in ("code", "code_version", "method", "xc", "grid_level", "hamkit_version",
+                "created", "command_line"):
+        if provenance.get(key) is not None:
+            lines.append(f"  {key:<12} {provenance[key]}")
+    for run in provenance.get("resumed") or []:
+        lines.append(f"  resumed      {run.get('time')}: {run.get('command_line')}")
+    print("\n".join(lines))
+    return 0
+
+
+# --------------------------------------------------------------------- convert
+def _open_source(source: str, format_name: str, limit: int | None) -> Any:
+    """Build the dataset ``format_name`` on ``source`` through the plugin registry."""
+    from pydantic import ValidationError
+
+    from hamkit.components import BuildContext
+    from hamkit.plugin_host import get_host
+
+    registry = get_host().registry
+    if format_name == "hamkit" and "hamkit" not in registry.names("dataset"):
+        from hamkit.data.store import StoreReader
+
+        return StoreReader(_resolve(source))
+    record = registry.get("dataset", format_name)
+    if "path" not in record.config_class.model_fields:
+        raise HamkitError(f"dataset '{format_name}' has no 'path' option: it cannot be converted "
+                          "from the command line")
+    options: dict[str, Any] = {"path": source}
+    if limit is not None and "limit" in record.config_class.model_fields:
+        options["limit"] = limit
+    try:
+        config = record.config_class(**options)
+    except ValidationError as error:
+        raise HamkitError(f"dataset '{format_name}': invalid options {options}: {error}") from None
+    return record.cls.from_config(config, BuildContext())
+
+
+def convert(source: str, format_name: str, out: str | Path, limit: int | None = None,
+            command_line: str | None = None) -> int:
+    """Write the records of a registered dataset to a new hamkit store.
+
+    Args:
+        source: Input path (the dataset's ``path`` option).
+        format_name: Registered dataset name, or ``"hamkit"``.
+        out: New store; must not exist.
+        limit: Convert only the first ``limit`` records.
+        command_line: Recorded in the provenance.
+
+    Returns:
+        Number of records written.
+
+    Raises:
+        HamkitError: ``out`` exists, unknown format, the dataset exposes no ``basis``.
+    """
+    from hamkit.data.store import StoreHeader, StoreWriter
+
+    out = Path(out)
+    if out.exists():
+        raise HamkitError(f"{out} already exists: choose another --out")
+    dataset = _open_source(source, format_name, limit)
+    basis = getattr(dataset, "basis", None)
+    if basis is None:
+        raise HamkitError(f"dataset '{format_name}' does not expose its orbital basis "
+                          "(a 'basis' attribute): cannot write a store")
+    original = getattr(dataset, "provenance", None)
+    if original is None and hasattr(dataset, "header"):
+        original = dataset.header.provenance
+    provenance = {**(original or {}),
+                  "converted_from": {"format": format_name, "path": str(source)},
+                  "hamkit_version": hamkit.__version__, "command_line": command_line,
+                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    written = 0
+    with StoreWriter(out, StoreHeader(basis, provenance)) as writer:
+        for index in range(count):
+            record = dataset[index]
+            if not record.key:
+                record = type(record)(record.structure, record.hamiltonian, record.overlap,
+                                      f"{index:06d}", record.extras)
+            writer.write(record)
+            written += 1
+    return written
+
+
+def _convert(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise HamkitError(f"--limit must be >= 1, got {args.limit}")
+    command_line = shlex.join(["hamkit", "data", "convert", args.source, "--from", args.format,
+                               "--out", args.out]
+                              + (["--limit", str(args.limit)] if args.limit else []))
+    written = convert(args.source, args.format, args.out, args.limit, command_line)
+    print(f"{args.out}: wrote {written} structures from {args.format} {args.source}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    return {"generate": _generate, "info": _info, "convert": _convert}[args.action](args)
+
+
+def add_commands(commands: CommandRegistrar) -> None:
+    """Add ``data``."""
+    commands.add("data", help="Generate (PySCF), inspect and convert Hamiltonian datasets.",
+                 configure=_configure, run=_run)
