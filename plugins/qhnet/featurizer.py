@@ -1,0 +1,289 @@
+"""The ``qhnet`` featurizer: QHNet's SO(3)-equivariant backbone (Yu et al., ICML 2023).
+
+Design (our own implementation of the published architecture):
+
+* species embedding -> ``hidden x 0e`` node features, zero-padded to the node irreps
+  ``hidden x (0e + 1e + ... + lmax e)``;
+* radial embedding (Gaussian or Bessel basis, cosine smooth cutoff) and spherical harmonics
+  up to ``sh_lmax`` of every pair vector, taken in e3nn's (y, z, x) frame
+  (:mod:`hamkit.physics.frames`);
+* ``num_layers`` blocks; each runs one tensor-product message-passing layer over the
+  graph's pairs closer than ``cutoff``; from block ``pair_start_layer`` (1-based) onwards
+  each block also adds to the on-site (self) features of every atom and to the pair
+  features of every pair of the graph's ``pair_index`` (which decides which off-diagonal
+  blocks exist: fully connected as in QHNet, or within the graph's cutoff; with
+  ``pair_cutoff`` set, pair features vanish smoothly at that distance).
+
+Parity: all features are even (``0e, 1e, 2e, ...``) and spherical harmonics are relabelled
+even, so the model is equivariant under proper rotations (SO(3)) only, not inversion. That is
+deliberate: Hamiltonian sub-blocks contain "unnatural" irreps (p-p has 1e, p-d has 2o), which an
+all-even backbone still provides degree by degree when the head ignores parity.
+
+Outputs: ``node`` = accumulated self features, ``pair`` = accumulated pair features, both with
+irreps ``hidden x (0e + ... + lmax e)``, transforming with e3nn's ``D(P R P^T)`` when positions
+are rotated ``x -> R x``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import Field, model_validator
+from torch import nn
+
+from hamkit.components import BuildContext, ComponentConfig, Featurizer
+from hamkit.components.features import EquivariantFeatures
+from hamkit.errors import HamkitError
+from hamkit.physics.frames import to_e3nn_frame
+from hamkit_plugins.qhnet.irreps_util import even_irreps, spherical_harmonics_by_degree
+from hamkit_plugins.qhnet.layers import (
+    ConvLayer,
+    PairLayer,
+    QHNetBlock,
+    QHNetGeometry,
+    QHNetState,
+    SelfLayer,
+)
+from hamkit_plugins.qhnet.radial import RadialEmbedding, cosine_envelope
+
+MAX_ATOMIC_NUMBER = 118
+
+
+class QHNetConfig(ComponentConfig):
+    """Options of the ``qhnet`` featurizer (distances in Angstrom)."""
+
+    hidden: int = Field(128, ge=1, description="Channels per degree of the node/pair irreps.")
+    sh_lmax: int = Field(4, ge=0, description="Highest degree of the edge spherical harmonics.")
+    lmax: int | None = Field(
+        None, ge=0,
+        description="Highest degree of node/pair irreps. None: max(sh_lmax, 2 x the basis' "
+        "highest shell degree), so that every sub-block irrep is available (4 for def2-SVP).",
+    )
+    num_layers: int = Field(5, ge=1, description="Number of message-passing blocks.")
+    pair_start_layer: int = Field(
+        3, ge=1, description="First block (1-based) that adds self and pair features."
+    )
+    bottleneck: int = Field(32, ge=1, description="Channels per degree inside self/pair tensor products.")
+    num_radial: int = Field(32, ge=1, description="Size of the radial basis.")
+    radial_basis: Literal["gaussian", "bessel"] = Field("gaussian", description="Radial basis family.")
+    radial_hidden: int = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
+    cutoff: float = Field(
+        8.0, gt=0, description="Message-passing radius (Angstrom; QHNet's 15 Bohr ~ 7.9 A)."
+    )
+    pair_cutoff: float | None = Field(
+        None, gt=0,
+        description="Pair range (Angstrom), normally the graph's pair cutoff: the pair radial basis "
+        "spans it and pair features fade smoothly to zero at it. None: fully connected pairs as "
+        "in QHNet (radial basis spans cutoff; farther pairs get distance-independent weights).",
+    )
+    avg_neighbors: float = Field(10.0, gt=0, description="Divides the summed messages.")
+
+    @model_validator(mode="after")
+    def _check_layers(self) -> "QHNetConfig":
+        if self.pair_start_layer > self.num_layers:
+            raise ValueError(
+                f"pair_start_layer ({self.pair_start_layer}) must be <= num_layers ({self.num_layers})"
+            )
+        return self
+
+
+def resolve_lmax(config: QHNetConfig, basis_max_l: int | None) -> int:
+    """Highest feature degree: ``config.lmax``, else ``max(sh_lmax, 2 * basis_max_l)``, else ``sh_lmax``."""
+    if config.lmax is not None:
+        return config.lmax
+    if basis_max_l is None:
+        return config.sh_lmax
+    return max(config.sh_lmax, 2 * basis_max_l)
+
+
+class QHNetFeaturizer(Featurizer):
+    """QHNet backbone: SO(3) message passing with self (on-site) and pair features.
+
+    Build with ``QHNetFeaturizer.from_config(QHNetFeaturizer.Config(...), BuildContext(...))``;
+    the context's ``species`` (or its basis' elements) fixes the embedding table, its basis the
+    default ``lmax`` (twice the highest shell degree) and its ``dtype`` the parameter dtype.
+    After building, ``node_irreps`` and ``pair_irreps`` hold the e3nn strings of the outputs
+    (``hidden x (0e + ... + lmax e)``).
+
+    Block-by-block use (e.g. to attach TraceGrad after each block): ``self.blocks`` is a
+    ``ModuleList`` of :class:`QHNetBlock`; :meth:`forward_blocks` yields the live
+    :class:`QHNetState` after each block; its ``node``, ``self_features`` (per atom) and
+    ``pair_features`` (per pair of ``pair_index``) all have irreps ``node_irreps`` (flat e3nn
+    layout). Assigning to the yielded state's ``node``,
+    ``self_features`` or ``pair_features`` before asking for the next block changes what the
+    next block sees; :meth:`features` turns the final state into ``EquivariantFeatures``.
+    ``forward(graph)`` is exactly ``features(last state of forward_blocks(graph))``.
+    """
+
+    name: ClassVar[str] = "qhnet"
+    Config: ClassVar[type[ComponentConfig]] = QHNetConfig
+
+    def __init__(
+        self, config: QHNetConfig, species: tuple[int, ...] = (), basis_max_l: int | None = None
+    ) -> None:
+        """Create the modules (float32 parameters; ``from_config`` casts to the context dtype).
+
+        Args:
+            config: Options.
+            species: Embedded atomic numbers (empty: all of Z = 1..118).
+            basis_max_l: Highest shell degree of the orbital basis, for the default ``lmax``.
+        """
+        super().__init__()
+        self.config = config
+        lmax = resolve_lmax(config, basis_max_l)
+        self.lmax = lmax
+        self.irreps = even_irreps(config.hidden, lmax)
+        self.node_irreps = str(self.irreps)
+        self.pair_irreps = str(self.irreps)
+
+        species = tuple(sorted(set(species))) or tuple(range(1, MAX_ATOMIC_NUMBER + 1))
+        lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
+        lookup[list(species)] = torch.arange(len(species))
+        self.register_buffer("species_lookup", lookup, persistent=False)
+        self.species = species
+        self.embedding = nn.Embedding(len(species), config.hidden)
+
+        self.message_radial = RadialEmbedding(config.radial_basis, config.num_radial, config.cutoff)
+        pair_range = config.pair_cutoff if config.pair_cutoff is not None else config.cutoff
+        self.pair_radial = RadialEmbedding(config.radial_basis, config.num_radial, pair_range)
+
+        blocks = []
+        for index in range(1, config.num_layers + 1):
+            with_pairs = index >= config.pair_start_layer
+            blocks.append(
+                QHNetBlock(
+                    ConvLayer(
+                        config.hidden, lmax, config.sh_lmax, config.num_radial,
+                        config.radial_hidden, config.avg_neighbors,
+                    ),
+                    SelfLayer(config.hidden, lmax, config.bottleneck) if with_pairs else None,
+                    PairLayer(
+                        config.hidden, lmax, config.sh_lmax, config.bottleneck,
+                        config.num_radial, config.radial_hidden,
+                    ) if with_pairs else None,
+                )
+            )
+        self.blocks = nn.ModuleList(blocks)
+
+    @classmethod
+    def from_config(cls, config: ComponentConfig, context: BuildContext) -> "QHNetFeaturizer":
+        """Build from options and context.
+
+        Args:
+            config: A :class:`QHNetConfig`.
+            context: ``species`` (or ``basis.elements``) sets the embedded elements;
+                ``basis`` (when given) the default ``lmax``; ``dtype``
+                (``"float32"``/``"float64"``) the parameter dtype.
+
+        Returns:
+            The featurizer, parameters in ``context.dtype``.
+        """
+        assert isinstance(config, QHNetConfig)
+        species = tuple(context.species) or (
+            tuple(context.basis.elements) if context.basis is not None else ()
+        )
+        basis_max_l = context.basis.max_l if context.basis is not None else None
+        model = cls(config, species, basis_max_l)
+        return model.to(getattr(torch, context.dtype))
+
+    # ------------------------------------------------------------------ running
+    @property
+    def dtype(self) -> torch.dtype:
+        """Parameter dtype."""
+        return self.embedding.weight.dtype
+
+    def geometry(self, graph: Any) -> QHNetGeometry:
+        """Species indices, message edges and pair geometry of a (batched) graph.
+
+        Args:
+            graph: Needs ``z`` (n_atoms,), ``pos`` (n_atoms, 3) Angstrom and
+                ``pair_index`` (2, n_pairs).
+
+        Returns:
+            The geometry, in the parameter dtype.
+        """
+        z = graph.z.long()
+        species = self.species_lookup[z.clamp(0, MAX_ATOMIC_NUMBER)]
+        if bool((species < 0).any()) or bool((z > MAX_ATOMIC_NUMBER).any()):
+            unknown = sorted(set(z[species < 0].tolist()))
+            raise HamkitError(
+                f"qhnet: element(s) Z={unknown} are not in the embedding (built for Z={list(self.species)})"
+            )
+        pos = graph.pos.to(self.dtype)
+        pair_index = graph.pair_index.long()
+        vectors = pos[pair_index[1]] - pos[pair_index[0]]
+        distance = vectors.norm(dim=-1)
+        sh = spherical_harmonics_by_degree(to_e3nn_frame(vectors), self.config.sh_lmax)
+        inside = torch.nonzero(distance < self.config.cutoff).squeeze(1)
+        message_distance = distance[inside]
+        return QHNetGeometry(
+            species=species,
+            message_index=pair_index[:, inside],
+            message_sh=[y[inside] for y in sh],
+            message_radial=self.message_radial(message_distance),
+            message_envelope=cosine_envelope(message_distance, self.config.cutoff),
+            pair_index=pair_index,
+            pair_sh=sh,
+            pair_radial=self.pair_radial(distance),
+            pair_envelope=(
+                torch.ones_like(distance) if self.config.pair_cutoff is None
+                else cosine_envelope(distance, self.config.pair_cutoff)
+            ),
+        )
+
+    def initial_state(self, graph: Any) -> QHNetState:
+        """State before the first block: embeddings padded to the node irreps, zero self/pair features."""
+        geometry = self.geometry(graph)
+        embedded = self.embedding(geometry.species)
+        n_atoms, dim = embedded.shape[0], self.irreps.dim
+        node = torch.cat([embedded, embedded.new_zeros(n_atoms, dim - embedded.shape[1])], dim=-1)
+        return QHNetState(
+            geometry=geometry,
+            node=node,
+            self_features=embedded.new_zeros(n_atoms, dim),
+            pair_features=embedded.new_zeros(geometry.pair_index.shape[1], dim),
+        )
+
+    def forward_blocks(self, graph: Any) -> Iterator[QHNetState]:
+        """Run block by block, yielding the live state after each block.
+
+        Args:
+            graph: As for :meth:`forward`.
+
+        Yields:
+            :class:`QHNetState` after block 1, 2, ..., ``num_layers`` (``state.layer``).
+            Fields assigned on the yielded object are what the next block receives.
+        """
+        state = self.initial_state(graph)
+        for block in self.blocks:
+            state = block(state)
+            yield state
+
+    def features(self, state: QHNetState) -> EquivariantFeatures:
+        """Final output from a state: node = self features (n_atoms, dim), pair = pair features (n_pairs, dim)."""
+        return EquivariantFeatures(
+            node=state.self_features,
+            pair=state.pair_features,
+            pair_index=state.geometry.pair_index,
+            node_irreps=self.node_irreps,
+            pair_irreps=self.pair_irreps,
+        )
+
+    def forward(self, graph: Any) -> EquivariantFeatures:
+        """Equivariant features of a (batched) graph.
+
+        Args:
+            graph: ``z`` (n_atoms,), ``pos`` (n_atoms, 3) Angstrom in (x, y, z),
+                ``pair_index`` (2, n_pairs) ordered pairs (both directions).
+
+        Returns:
+            ``node`` (n_atoms, dim) on-site features, ``pair`` (n_pairs, dim) features of the
+            graph's pairs in ``pair_index`` order; irreps ``hidden x (0e + ... + lmax e)``.
+        """
+        state = None
+        for state in self.forward_blocks(graph):
+            pass
+        assert state is not None
+        return self.features(state)

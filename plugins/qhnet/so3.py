@@ -1,0 +1,194 @@
+"""SO(3) operations on per-degree features: tensor products, linear maps, a norm gate.
+
+Written directly on per-degree tensors (see :mod:`hamkit_plugins.qhnet.irreps_util`)
+rather than with e3nn's generic ``TensorProduct``/``Linear``: those slice one flat weight
+tensor per path, whose backward allocates a full-size zero tensor per slice, which made a
+default-size QHNet ~100x slower on CPU. Clebsch-Gordan coefficients come from e3nn's
+``wigner_3j`` computed in float64, so float64 models stay equivariant to ~1e-15.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
+from e3nn import o3
+
+from hamkit_plugins.qhnet.irreps_util import DegreeFeatures
+
+
+class ConstantCache:
+    """Float64 constants kept off the module's buffers, cast on demand and cached per dtype/device.
+
+    Buffers follow ``module.to(dtype)``: a float32 model later cast to float64 would carry
+    float32-rounded Clebsch-Gordan coefficients (equivariance errors ~1e-8). Keeping the
+    float64 masters here avoids that.
+
+    Args:
+        tensors: The float64 constants.
+    """
+
+    def __init__(self, tensors: list[torch.Tensor]) -> None:
+        self.master = [t.to(torch.float64) for t in tensors]
+        self.cache: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
+
+    def like(self, reference: torch.Tensor) -> list[torch.Tensor]:
+        """The constants in ``reference``'s dtype and device."""
+        key = (reference.dtype, reference.device)
+        if key not in self.cache:
+            self.cache[key] = [t.to(dtype=reference.dtype, device=reference.device) for t in self.master]
+        return self.cache[key]
+
+
+def coupling_paths(lmax1: int, lmax2: int, lmax_out: int) -> list[tuple[int, int, int]]:
+    """Every ``(l1, l2, l3)`` with ``|l1 - l2| <= l3 <= min(l1 + l2, lmax_out)``."""
+    return [
+        (l1, l2, l3)
+        for l1 in range(lmax1 + 1)
+        for l2 in range(lmax2 + 1)
+        for l3 in range(abs(l1 - l2), min(l1 + l2, lmax_out) + 1)
+    ]
+
+
+class SO3TensorProduct(nn.Module):
+    """Weighted Clebsch-Gordan tensor product, paths summed per output degree.
+
+    ``out_l3[n, u] = norm_l3 * sum_{paths (l1, l2, l3)} w[n, path, u] * CG(x_l1[n, u], y_l2[n, v])``
+    with ``v = u`` (mode ``"uuu"``: both inputs have ``mul`` channels, channel-wise) or
+    ``v = 0`` (mode ``"uvu"``: ``y`` has one channel, e.g. spherical harmonics).
+    ``CG = sqrt(2 l3 + 1) * wigner_3j(l1, l2, l3)`` and ``norm_l3 = 1/sqrt(#paths into l3)``.
+
+    Args:
+        lmax1: Highest degree of ``x``.
+        lmax2: Highest degree of ``y``.
+        lmax_out: Highest output degree.
+        mul: Channels of ``x`` (and of ``y`` in mode ``"uuu"``) and of the output.
+        mode: ``"uuu"`` or ``"uvu"``.
+        internal_weights: Learn one weight per (path, channel) instead of taking per-item
+            weights in ``forward``.
+    """
+
+    def __init__(
+        self, lmax1: int, lmax2: int, lmax_out: int, mul: int, mode: str,
+        internal_weights: bool = False,
+    ) -> None:
+        super().__init__()
+        if mode not in ("uuu", "uvu"):
+            raise ValueError(f"mode must be 'uuu' or 'uvu', got {mode!r}")
+        self.mode = mode
+        self.mul = mul
+        self.lmax_out = lmax_out
+        self.paths = coupling_paths(lmax1, lmax2, lmax_out)
+        counts = [sum(1 for *_, l3 in self.paths if l3 == l) for l in range(lmax_out + 1)]
+        self.norms = [1.0 / math.sqrt(c) if c else 0.0 for c in counts]
+        self.cg = ConstantCache([
+            (o3.wigner_3j(l1, l2, l3, dtype=torch.float64) * math.sqrt(2 * l3 + 1)).reshape(
+                (2 * l1 + 1) * (2 * l2 + 1), 2 * l3 + 1
+            )
+            for l1, l2, l3 in self.paths
+        ])
+        self.weight_numel = len(self.paths) * mul
+        self.weight = nn.Parameter(torch.randn(len(self.paths), mul)) if internal_weights else None
+
+    def forward(
+        self, x: DegreeFeatures, y: DegreeFeatures, weight: torch.Tensor | None = None
+    ) -> DegreeFeatures:
+        """Couple ``x`` and ``y``.
+
+        Args:
+            x: ``[(n, mul, 2l + 1)]`` for l = 0..lmax1.
+            y: ``[(n, mul or 1, 2l + 1)]`` for l = 0..lmax2.
+            weight: (n, weight_numel) per-item weights, or None with internal weights.
+
+        Returns:
+            ``[(n, mul, 2l + 1)]`` for l = 0..lmax_out.
+        """
+        n = x[0].shape[0]
+        if self.weight is not None:
+            weights = [w[:, None] for w in self.weight.unbind(0)]  # (mul, 1) each
+        else:
+            if weight is None:
+                raise ValueError("this tensor product takes per-item weights")
+            weights = [w[:, :, None] for w in weight.reshape(n, len(self.paths), self.mul).unbind(1)]
+        out: list[torch.Tensor | None] = [None] * (self.lmax_out + 1)
+        coefficients = self.cg.like(x[0])
+        for index, (l1, l2, l3) in enumerate(self.paths):
+            cg = coefficients[index]
+            a, b = x[l1], y[l2]
+            if self.mode == "uuu":
+                outer = (a[:, :, :, None] * b[:, :, None, :]).reshape(n * self.mul, -1)
+                term = (outer @ cg).reshape(n, self.mul, 2 * l3 + 1)
+            else:  # uvu: contract y with the CG first, then one batched product with x
+                coupling = (b[:, 0, None, :, None] * cg.reshape(1, 2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1)).sum(2)
+                term = torch.bmm(a, coupling)  # (n, mul, 2l1+1) @ (n, 2l1+1, 2l3+1)
+            term = term * weights[index]
+            out[l3] = term if out[l3] is None else out[l3] + term
+        return [
+            (o * norm) if o is not None else x[0].new_zeros(n, self.mul, 2 * l + 1)
+            for l, (o, norm) in enumerate(zip(out, self.norms))
+        ]
+
+
+class DegreeLinear(nn.Module):
+    """Channel mixing within each degree (equivariant linear map), optional bias on degree 0.
+
+    ``out_l = x_l^T W_l / sqrt(mul_in_l)``; ``W_l`` of shape (mul_in_l, mul_out).
+
+    Args:
+        muls_in: Input channels per degree, l = 0, 1, ...
+        mul_out: Output channels (every degree).
+        bias: Add a learnable bias to the degree-0 output.
+    """
+
+    def __init__(self, muls_in: Sequence[int], mul_out: int, bias: bool = False) -> None:
+        super().__init__()
+        self.weights = nn.ParameterList([nn.Parameter(torch.randn(m, mul_out)) for m in muls_in])
+        self.scales = [1.0 / math.sqrt(m) for m in muls_in]
+        self.bias = nn.Parameter(torch.zeros(mul_out)) if bias else None
+
+    def forward(self, x: DegreeFeatures) -> DegreeFeatures:
+        """``[(n, mul_in_l, 2l + 1)]`` -> ``[(n, mul_out, 2l + 1)]``."""
+        out = [
+            torch.einsum("nui,uv->nvi", features, weight) * scale
+            for features, weight, scale in zip(x, self.weights, self.scales)
+        ]
+        if self.bias is not None:
+            out[0] = out[0] + self.bias[None, :, None]
+        return out
+
+
+def concat_channels(*features: DegreeFeatures) -> DegreeFeatures:
+    """Stack several per-degree features along the channel axis, degree by degree."""
+    return [torch.cat(parts, dim=1) for parts in zip(*features)]
+
+
+class NormGate(nn.Module):
+    """Scalars and channel norms -> MLP -> new scalars and per-channel sigmoid gates.
+
+    The invariants are the degree-0 channels and the norm of every channel of degree > 0;
+    an MLP maps them to new degree-0 channels and to one gate per channel of degree > 0,
+    which multiplies that channel. Equivariant because the gates are invariant.
+
+    Args:
+        mul: Channels per degree.
+        lmax: Highest degree.
+        hidden: MLP width.
+    """
+
+    def __init__(self, mul: int, lmax: int, hidden: int) -> None:
+        super().__init__()
+        self.mul = mul
+        n = mul * (lmax + 1)
+        self.mlp = nn.Sequential(nn.Linear(n, hidden), nn.SiLU(), nn.Linear(hidden, n))
+
+    def forward(self, x: DegreeFeatures) -> DegreeFeatures:
+        """``[(n, mul, 2l + 1)]`` -> same shapes."""
+        invariants = [x[0][:, :, 0]] + [(f.square().sum(-1) + 1e-12).sqrt() for f in x[1:]]
+        out = torch.split(self.mlp(torch.cat(invariants, dim=-1)), self.mul, dim=-1)
+        return [out[0][:, :, None]] + [
+            f * torch.sigmoid(gate)[:, :, None] for f, gate in zip(x[1:], out[1:])
+        ]
