@@ -72,9 +72,9 @@ def issues_from_validation(
     """
     issues = []
     for item in error.errors():
-        loc = tuple(part for part in item["loc"] if not isinstance(part, str) or "[" not in part)
+        loc = tuple(item["loc"])
         path = (*prefix, *loc)
-        if item["type"] == "extra_forbidden":
+        if item["type"] == "extra_forbidden" and loc:
             parent = _model_at(model, loc[:-1])
             valid = [*parent.model_fields] if parent else []
             if len(loc) == 1:

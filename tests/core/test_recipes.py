@@ -182,3 +182,9 @@ def test_malformed_yaml(tmp_path, toy_host, text, fragment, line):
 def test_missing_file(tmp_path, toy_host):
     with pytest.raises(RecipeError, match="file not found"):
         load_recipe(tmp_path / "nope.yaml", registry=toy_host.registry)
+
+
+def test_odd_section_names_are_reported_not_crashed(tmp_path, toy_host):
+    with pytest.raises(RecipeError) as caught:
+        load(tmp_path, GOOD + "x[0]: 1\n", toy_host)
+    assert any(issue.path == "x[0]" and "unknown section" in issue.message for issue in caught.value.issues)
