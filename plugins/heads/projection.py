@@ -11,22 +11,8 @@ from torch import nn
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
 from e3nn import o3
 
+from hamkit.nn import ConstantCache
 from hamkit_plugins.heads.expansion import PairExpansion
-
-
-class _ConstantCache:
-    """Float64 constants kept off the module's buffers (a float32 model cast to float64 later
-    must not carry float32-rounded CG tables), cast on demand and cached per dtype/device."""
-
-    def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.master = tensors
-        self.cache: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
-
-    def like(self, reference: torch.Tensor) -> list[torch.Tensor]:
-        key = (reference.dtype, reference.device)
-        if key not in self.cache:
-            self.cache[key] = [t.to(dtype=reference.dtype, device=reference.device) for t in self.master]
-        return self.cache[key]
 
 
 class BlockProjection(nn.Module):
@@ -67,7 +53,7 @@ class BlockProjection(nn.Module):
                 self.bias = nn.Parameter(torch.zeros(count))
                 self.bias_group = group
             start += width
-        self.expansion = _ConstantCache(matrices)
+        self.expansion = ConstantCache(matrices)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(n, irreps_in.dim) -> (n, block_size)."""

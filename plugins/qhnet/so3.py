@@ -18,30 +18,8 @@ from torch import nn
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
 from e3nn import o3
 
+from hamkit.nn import ConstantCache
 from hamkit_plugins.qhnet.irreps_util import DegreeFeatures
-
-
-class ConstantCache:
-    """Float64 constants kept off the module's buffers, cast on demand and cached per dtype/device.
-
-    Buffers follow ``module.to(dtype)``: a float32 model later cast to float64 would carry
-    float32-rounded Clebsch-Gordan coefficients (equivariance errors ~1e-8). Keeping the
-    float64 masters here avoids that.
-
-    Args:
-        tensors: The float64 constants.
-    """
-
-    def __init__(self, tensors: list[torch.Tensor]) -> None:
-        self.master = [t.to(torch.float64) for t in tensors]
-        self.cache: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
-
-    def like(self, reference: torch.Tensor) -> list[torch.Tensor]:
-        """The constants in ``reference``'s dtype and device."""
-        key = (reference.dtype, reference.device)
-        if key not in self.cache:
-            self.cache[key] = [t.to(dtype=reference.dtype, device=reference.device) for t in self.master]
-        return self.cache[key]
 
 
 def coupling_paths(lmax1: int, lmax2: int, lmax_out: int) -> list[tuple[int, int, int]]:
