@@ -19,6 +19,7 @@ from torch_geometric.data import Data
 
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.structure import HamiltonianRecord, Structure
+from hamkit.data.trace_labels import block_trace_labels
 from hamkit.physics.blocks import PackedBlockLayout, pack_blocks
 
 
@@ -85,11 +86,21 @@ def labelled_graph(record: HamiltonianRecord, basis: OrbitalBasis, cutoff: float
     """Graph of a labelled structure: :func:`structure_graph` plus packed labels.
 
     Adds ``hamiltonian`` (n_elements,) and, when known, ``overlap`` (n_elements,):
-    the elements of the blocks of ``block_index``, float64, Hartree.
+    the elements of the blocks of ``block_index``, float64, Hartree; and TraceGrad's
+    labels (see :mod:`hamkit.data.trace_labels`): ``node_trace`` / ``node_trace_mask``
+    (n_atoms, k) for the on-site blocks and ``pair_trace`` / ``pair_trace_mask``
+    (n_pairs, k) for the blocks of ``pair_index``.
     """
     graph = structure_graph(record.structure, basis, cutoff)
     layout = PackedBlockLayout.build(record.structure.numbers, basis, graph.block_index.T.tolist())
     graph.hamiltonian = torch.as_tensor(pack_blocks(record.hamiltonian, layout))
     if record.overlap is not None:
         graph.overlap = torch.as_tensor(pack_blocks(record.overlap, layout))
+    numbers = record.structure.numbers
+    atoms = np.arange(len(numbers))
+    pairs = graph.pair_index.numpy()
+    for prefix, (rows, cols) in (("node", (atoms, atoms)), ("pair", (pairs[0], pairs[1]))):
+        traces, mask = block_trace_labels(record.hamiltonian, numbers, basis, rows, cols)
+        graph[f"{prefix}_trace"] = torch.as_tensor(traces)
+        graph[f"{prefix}_trace_mask"] = torch.as_tensor(mask)
     return graph

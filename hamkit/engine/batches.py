@@ -7,12 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch_geometric.data import Batch, Data
 
-FLOAT_KEYS = ("pos", "hamiltonian", "overlap")
-"""Graph attributes cast to the model dtype."""
-
-
 def collate(graphs: Sequence[Data], dtype: torch.dtype, device: torch.device) -> Batch:
-    """Batch graphs and move them to the model's dtype and device.
+    """Batch graphs; floating tensors take the model's dtype; all move to its device.
 
     Args:
         graphs: Graphs from :mod:`hamkit.data.graph`.
@@ -20,9 +16,10 @@ def collate(graphs: Sequence[Data], dtype: torch.dtype, device: torch.device) ->
         device: Where the model lives.
     """
     batch = Batch.from_data_list(list(graphs))
-    for key in FLOAT_KEYS:
-        if key in batch:
-            batch[key] = batch[key].to(dtype)
+    for key in batch.keys():
+        value = batch[key]
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            batch[key] = value.to(dtype)
     return batch.to(device)
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from hamkit.components import BuildContext, Featurizer, Head, Inducer, InvariantEncoder
+from hamkit.data.trace_labels import max_subblocks
 from hamkit.errors import HamkitError
 from hamkit.recipe import ResolvedComponent, ResolvedRecipe
 from hamkit.recipe.validate import origin_of
@@ -100,7 +101,8 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
     Args:
         recipe: The resolved recipe.
         context: Species, basis and dtype from the data; ``declared`` is filled here
-            with ``node_irreps`` and ``pair_irreps`` (and ``irreps`` for each stage).
+            with ``num_traces`` (from the basis), ``node_irreps`` and ``pair_irreps``
+            (and ``irreps`` for each stage).
 
     Returns:
         The model, parameters in ``context.dtype``.
@@ -109,6 +111,8 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
         HamkitError: The components do not fit together.
     """
     _check_chain(recipe)
+    if context.basis is not None:
+        context.declared.setdefault("num_traces", max_subblocks(context.basis))
     featurizer = _build(recipe.component("model", "featurizer"), context)
     context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     stages = []

@@ -109,3 +109,31 @@ def normalize_traces(traces: ArrayT, normalization: TraceNormalization = "none",
         return torch.log(traces + eps)  # type: ignore[return-value]
     centered = traces - traces.mean(dim=-1, keepdim=True)
     return centered / torch.sqrt((centered**2).mean(dim=-1, keepdim=True) + eps)  # type: ignore[return-value]
+
+
+def normalize_padded_traces(traces, mask, normalization: TraceNormalization = "none", eps: float | None = None):
+    """:func:`normalize_traces` for padded rows: only entries with ``mask == 1`` count.
+
+    Torch only (used by the trace loss on batched labels).
+
+    Args:
+        traces: (n_items, k) traces, padded.
+        mask: (n_items, k) 0/1, 1 where a sub-block exists.
+        normalization: ``"none"``, ``"layer_norm"`` or ``"log"``.
+        eps: Default :data:`DEFAULT_EPS` of the method.
+
+    Returns:
+        (n_items, k) normalized traces, 0 at padded entries.
+    """
+    import torch
+
+    if normalization == "none":
+        return traces * mask
+    if normalization not in DEFAULT_EPS:
+        raise ValueError(f"unknown trace normalization {normalization!r}; use 'none', 'layer_norm' or 'log'")
+    eps = DEFAULT_EPS[normalization] if eps is None else eps
+    if normalization == "log":
+        return torch.log(traces + eps) * mask
+    count = mask.sum(dim=-1, keepdim=True).clamp_min(1.0)
+    centered = (traces - (traces * mask).sum(dim=-1, keepdim=True) / count) * mask
+    return centered / torch.sqrt(centered.square().sum(dim=-1, keepdim=True) / count + eps)

@@ -12,7 +12,6 @@ from hamkit.components import BuildContext, ComponentConfig, InvariantEncoder
 from hamkit.errors import HamkitError
 from hamkit_plugins.tracegrad.bilinear import GramContraction
 from hamkit_plugins.tracegrad.layout import irrep_groups, parse_irreps, resolve_irreps, torch_dtype
-from hamkit_plugins.tracegrad.traces import TraceNormalization, normalize_traces
 
 
 class TraceMLPConfig(ComponentConfig):
@@ -41,13 +40,9 @@ class TraceMLPConfig(ComponentConfig):
     num_traces: int | None = Field(
         None,
         ge=1,
-        description="Trace labels per item; if set, a decoder MLP maps z to predicted traces.",
-    )
-    normalization: TraceNormalization = Field(
-        "layer_norm",
-        description="How trace labels are normalized before the trace loss: 'none', "
-        "'layer_norm' (parameter-free, across the sub-blocks of a pair, as in the authors' "
-        "code) or 'log' (log(T + 1e-8)). Stored here for the labels/loss side.",
+        description="Trace labels per item; if set, a decoder MLP maps z to predicted traces. "
+        "Default: what the data declares (context.declared['num_traces']), i.e. the largest "
+        "number of (shell, shell) sub-blocks of a block in the dataset's basis.",
     )
 
     @field_validator("hidden")
@@ -88,7 +83,6 @@ class TraceMLPEncoder(InvariantEncoder):
         irreps_in: The input irreps string.
         num_invariants: Width of z.
         num_traces: Number of decoded traces (None: no decoder).
-        normalization: Trace-label normalization the labels side should apply.
     """
 
     name: ClassVar[str] = "trace_mlp"
@@ -109,7 +103,6 @@ class TraceMLPEncoder(InvariantEncoder):
         self.irreps_in = str(irreps)
         self.dim_in = irreps.dim
         self.num_traces = config.num_traces
-        self.normalization: TraceNormalization = config.normalization
         self.contraction = GramContraction(
             irrep_groups(irreps), config.num_scalars, config.project_channels
         )
@@ -129,12 +122,16 @@ class TraceMLPEncoder(InvariantEncoder):
 
         Args:
             config: Validated options.
-            context: Build context (``declared['irreps']``, ``dtype``).
+            context: Build context (``declared['irreps']``, ``declared['num_traces']``,
+                ``dtype``).
 
         Returns:
             The encoder, with parameters in ``context.dtype``.
         """
         irreps = resolve_irreps(config.irreps_in, context, cls.name)
+        declared_traces = context.declared.get("num_traces")
+        if config.num_traces is None and declared_traces:
+            config = config.model_copy(update={"num_traces": int(declared_traces)})
         return cls(config, irreps_in=str(irreps)).to(torch_dtype(context.dtype, cls.name))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -169,7 +166,3 @@ class TraceMLPEncoder(InvariantEncoder):
         if self.trace_decoder is None:
             raise HamkitError(f"{self.name}: set 'num_traces' to decode traces")
         return self.trace_decoder(invariants)
-
-    def normalize_labels(self, traces: torch.Tensor) -> torch.Tensor:
-        """Apply the configured normalization to true traces, shape (n_items, num_traces)."""
-        return normalize_traces(traces, self.normalization)

@@ -9,7 +9,6 @@ import torch
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
 from hamkit_plugins.tracegrad.encoder import TraceMLPConfig, TraceMLPEncoder
-from hamkit_plugins.tracegrad.traces import normalize_traces
 
 PARITY_IRREPS = "8x0e+4x1o+2x2e+2x1e+1x0o+1x3o"  # both parities, 1o next to 1e
 EVEN_IRREPS = "8x0e+4x1e+2x2e+2x3e+1x4e"  # SO(3)-only, QHNet-style
@@ -70,25 +69,17 @@ def test_twice_differentiable(tg):
 
 
 def test_decode_traces(tg):
-    encoder = tg.small_encoder(PARITY_IRREPS, num_traces=5, normalization="log")
+    encoder = tg.small_encoder(PARITY_IRREPS, num_traces=5)
     z = encoder(tg.random_features(PARITY_IRREPS))
     assert encoder.decode_traces(z).shape == (6, 5)
-    assert encoder.normalization == "log"
-    traces = torch.rand(6, 5, dtype=torch.float64)
-    assert torch.equal(encoder.normalize_labels(traces), torch.log(traces + 1e-8))
     with pytest.raises(HamkitError, match="num_traces"):
         tg.small_encoder(PARITY_IRREPS).decode_traces(z)
 
 
-def test_normalize_traces():
-    traces = torch.tensor([[1.0, 2.0, 3.0], [10.0, 0.0, 5.0]], dtype=torch.float64)
-    assert torch.equal(normalize_traces(traces, "none"), traces)
-    normed = normalize_traces(traces, "layer_norm")
-    assert torch.allclose(normed.mean(-1), torch.zeros(2, dtype=torch.float64), atol=1e-12)
-    assert torch.allclose(normed.var(-1, unbiased=False), torch.ones(2, dtype=torch.float64), atol=1e-4)
-    assert torch.allclose(normalize_traces(traces, "log"), torch.log(traces + 1e-8))
-    with pytest.raises(ValueError):
-        normalize_traces(traces, "max")
+def test_num_traces_comes_from_the_context():
+    context = BuildContext(dtype="float64", declared={"irreps": "4x0e+2x1o", "num_traces": 36})
+    assert TraceMLPEncoder.from_config(TraceMLPConfig(), context).num_traces == 36
+    assert TraceMLPEncoder.from_config(TraceMLPConfig(num_traces=4), context).num_traces == 4
 
 
 def test_irreps_from_context_or_clear_error():
@@ -110,6 +101,4 @@ def test_config_rejects_unknown_and_invalid_options():
         TraceMLPConfig(hidden=[])
     with pytest.raises(pydantic.ValidationError):
         TraceMLPConfig(hidden=[8, 0])
-    with pytest.raises(pydantic.ValidationError):
-        TraceMLPConfig(normalization="max")
     assert TraceMLPConfig().num_scalars == 256 and TraceMLPConfig().hidden == [256, 256]

@@ -1,0 +1,66 @@
+"""hamkit train: a tiny recipe trains, evaluates and writes its run directory."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hamkit.cli.main import main
+from hamkit.errors import HamkitError
+from hamkit.model import build_model
+from hamkit.engine.prepare import build_context, open_dataset
+from hamkit.physics.metrics import METRIC_KEYS
+from hamkit.recipe import load_recipe
+
+TINY = [
+    "data.dataset.limit=10",
+    "model.featurizer.hidden=4", "model.featurizer.num_layers=2", "model.featurizer.sh_lmax=2",
+    "model.featurizer.bottleneck=4", "model.featurizer.num_radial=4", "model.featurizer.radial_hidden=8",
+    "model.invariant_encoder.num_scalars=8", "model.invariant_encoder.hidden=[8]",
+    "train.steps=3", "train.batch_size=2",
+]
+
+
+@pytest.fixture(scope="module")
+def quickstart(request):
+    return request.config.rootpath / "recipes" / "quickstart.yaml"
+
+
+def test_train_writes_metrics_and_a_safe_state_dict(tmp_path, capsys, quickstart):
+    out = tmp_path / "run"
+    argv = ["train", str(quickstart), "--out", str(out)]
+    for assignment in TINY:
+        argv += ["--set", assignment]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "test metrics" in printed and "psi_cos" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) == set(METRIC_KEYS)
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 3 and set(history["parts"][0]) == {"0:h_mse", "1:h_mae", "2:trace"}
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert any(key.startswith("featurizer.") for key in state)
+    assert (out / "recipe.yaml").exists()
+
+
+def test_model_predicts_traces_with_the_label_width(quickstart):
+    recipe = load_recipe(quickstart, TINY)
+    dataset = open_dataset(recipe)
+    model = build_model(recipe, build_context(dataset, "float64"))
+    from hamkit.data.graph import labelled_graph
+    from hamkit.engine.batches import collate
+
+    batch = collate([labelled_graph(dataset[0], dataset.basis)], torch.float64, torch.device("cpu"))
+    prediction = model(batch)
+    assert prediction["node_traces"].shape == batch.node_trace.shape
+    assert prediction["pair_traces"].shape == batch.pair_trace.shape
+    assert prediction["hamiltonian"].shape == batch.hamiltonian.shape
+
+
+def test_gradient_inducer_without_encoder_names_the_recipe_line(quickstart):
+    recipe = load_recipe(quickstart, [*TINY, "model.invariant_encoder=null"])
+    dataset = open_dataset(recipe)
+    with pytest.raises(HamkitError, match=r"quickstart.yaml:\d+: model.inducer: .*needs an invariant encoder"):
+        build_model(recipe, build_context(dataset, "float32"))
