@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from torch import nn
 
 from hamkit.components.base import Component
 from hamkit.components.features import EquivariantFeatures
+
+
+@dataclass(frozen=True)
+class InductionPoint:
+    """A place inside a featurizer where TraceGrad may update features between blocks.
+
+    Attributes:
+        block: Index of the block after which the features are updated (0-based).
+        attribute: Name of the attribute of the block state holding the features.
+        irreps: e3nn irreps string of those features.
+    """
+
+    block: int
+    attribute: str
+    irreps: str
 
 
 class Featurizer(nn.Module, Component):
@@ -34,3 +51,15 @@ class Featurizer(nn.Module, Component):
             Node and pair features with the declared irreps.
         """
         raise NotImplementedError
+
+    def induction_points(self) -> list[InductionPoint]:
+        """Where TraceGrad may act between blocks; empty (the default) means output only."""
+        return []
+
+    def forward_blocks(self, graph: Any) -> Iterator[Any]:  # pragma: no cover - optional
+        """Run block by block, yielding the mutable state after each block."""
+        raise NotImplementedError(f"featurizer '{self.name}' does not run block by block")
+
+    def features(self, state: Any) -> EquivariantFeatures:  # pragma: no cover - optional
+        """The output features from the state after the last block."""
+        raise NotImplementedError(f"featurizer '{self.name}' does not run block by block")

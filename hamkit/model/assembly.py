@@ -4,8 +4,9 @@ The assembler builds each component from its resolved recipe entry, passing what
 upstream components declared through the :class:`BuildContext`, and checks the
 chain as it goes (an inducer that needs invariants without an invariant encoder
 is an error naming both recipe lines). The TraceGrad modules act on the
-featurizer's output, once for node features and once for pair features, each
-with its own encoder and inducer.
+featurizer's output, once for node features and once for pair features (these
+stages also decode the predicted traces), and, where the featurizer exposes its
+blocks (:meth:`Featurizer.induction_points`), after each block as well.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from hamkit.components import BuildContext, Featurizer, Head, Inducer, InvariantEncoder
+from hamkit.components.features import EquivariantFeatures
 from hamkit.data.trace_labels import max_subblocks
 from hamkit.errors import HamkitError
 from hamkit.recipe import ResolvedComponent, ResolvedRecipe
@@ -26,10 +28,11 @@ from hamkit.recipe.validate import origin_of
 class InductionStage(nn.Module):
     """An invariant encoder (optional) and an inducer acting on one set of features."""
 
-    def __init__(self, encoder: InvariantEncoder | None, inducer: Inducer) -> None:
+    def __init__(self, encoder: InvariantEncoder | None, inducer: Inducer, decode_traces: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
         self.inducer = inducer
+        self.decode_traces = decode_traces
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Induce new features and decode the traces of the original ones.
@@ -44,21 +47,40 @@ class InductionStage(nn.Module):
         induced = self.inducer(features, self.encoder)
         traces = None
         decode = getattr(self.encoder, "decode_traces", None)
-        if decode is not None and getattr(self.encoder, "num_traces", None):
+        if self.decode_traces and decode is not None and getattr(self.encoder, "num_traces", None):
             traces = decode(self.encoder(features))
         return induced, traces
 
 
 class HamiltonianModel(nn.Module):
-    """The assembled model: graph in, packed Hamiltonian blocks (and traces) out."""
+    """The assembled model: graph in, packed Hamiltonian blocks (and traces) out.
+
+    Attributes:
+        block_stages: Stages acting between featurizer blocks, keyed
+            ``"<block>:<attribute>"`` (see :class:`InductionPoint`); empty when the
+            featurizer does not expose blocks or the recipe says output only.
+    """
 
     def __init__(self, featurizer: Featurizer, node_stage: InductionStage,
-                 pair_stage: InductionStage, head: Head) -> None:
+                 pair_stage: InductionStage, head: Head,
+                 block_stages: dict[str, InductionStage] | None = None) -> None:
         super().__init__()
         self.featurizer = featurizer
         self.node_stage = node_stage
         self.pair_stage = pair_stage
         self.head = head
+        self.block_stages = nn.ModuleDict(block_stages or {})
+
+    def _featurize(self, graph: Any) -> EquivariantFeatures:
+        if not self.block_stages:
+            return self.featurizer(graph)
+        state = None
+        for block, state in enumerate(self.featurizer.forward_blocks(graph)):
+            for key, stage in self.block_stages.items():
+                at_block, attribute = key.split(":")
+                if int(at_block) == block:
+                    setattr(state, attribute, stage(getattr(state, attribute))[0])
+        return self.featurizer.features(state)
 
     def forward(self, graph: Any) -> dict[str, torch.Tensor]:
         """Predict.
@@ -70,7 +92,7 @@ class HamiltonianModel(nn.Module):
             ``"hamiltonian"`` in the graph's packed block layout, plus
             ``"node_traces"`` / ``"pair_traces"`` when the encoders decode traces.
         """
-        features = self.featurizer(graph)
+        features = self._featurize(graph)
         node, node_traces = self.node_stage(features.node)
         pair, pair_traces = self.pair_stage(features.pair)
         prediction = dict(self.head(replace(features, node=node, pair=pair), graph))
@@ -115,12 +137,28 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
         context.declared.setdefault("num_traces", max_subblocks(context.basis))
     featurizer = _build(recipe.component("model", "featurizer"), context)
     context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
-    stages = []
-    for irreps in (featurizer.node_irreps, featurizer.pair_irreps):
-        stage_context = replace(context, declared={**context.declared, "irreps": irreps})
-        encoder_entry = recipe.component("model", "invariant_encoder")
-        encoder = _build(encoder_entry, stage_context) if encoder_entry else None
-        stages.append(InductionStage(encoder, _build(recipe.component("model", "inducer"), stage_context)))
+    node_stage = _build_stage(recipe, context, featurizer.node_irreps)
+    pair_stage = _build_stage(recipe, context, featurizer.pair_irreps)
+    block_stages = {}
+    if recipe.sections.model.induce_after_blocks and recipe.component("model", "invariant_encoder"):
+        for point in featurizer.induction_points():
+            block_stages[f"{point.block}:{point.attribute}"] = _build_stage(
+                recipe, context, point.irreps, decode_traces=False
+            )
     head = _build(recipe.component("model", "head"), context)
     dtype = getattr(torch, context.dtype)
-    return HamiltonianModel(featurizer, stages[0], stages[1], head).to(dtype)
+    return HamiltonianModel(featurizer, node_stage, pair_stage, head, block_stages).to(dtype)
+
+
+def _build_stage(
+    recipe: ResolvedRecipe, context: BuildContext, irreps: str, decode_traces: bool = True
+) -> InductionStage:
+    """An encoder (if the recipe has one) and the recipe's inducer for features of ``irreps``."""
+    declared = {**context.declared, "irreps": irreps}
+    if not decode_traces:
+        declared.pop("num_traces", None)
+    stage_context = replace(context, declared=declared)
+    encoder_entry = recipe.component("model", "invariant_encoder")
+    encoder = _build(encoder_entry, stage_context) if encoder_entry else None
+    inducer = _build(recipe.component("model", "inducer"), stage_context)
+    return InductionStage(encoder, inducer, decode_traces)

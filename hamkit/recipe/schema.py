@@ -79,6 +79,11 @@ class ModelSection(_Section):
         description="Equivariance inducer (TraceGrad's gradient; none for a base model).",
     )
     head: ComponentEntry = Field(description="Hamiltonian head.")
+    induce_after_blocks: bool = Field(
+        True,
+        description="Also apply the encoder + inducer after each backbone block, where the "
+        "featurizer exposes blocks (TraceGrad as in the paper); false: on the output only.",
+    )
 
 
 class TrainSection(_Section):

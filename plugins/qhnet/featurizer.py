@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
+from hamkit.components.featurizer import InductionPoint
 from hamkit.components.features import EquivariantFeatures
 from hamkit.errors import HamkitError
 from hamkit.physics.frames import to_e3nn_frame
@@ -245,6 +246,14 @@ class QHNetFeaturizer(Featurizer):
             self_features=embedded.new_zeros(n_atoms, dim),
             pair_features=embedded.new_zeros(geometry.pair_index.shape[1], dim),
         )
+
+    def induction_points(self) -> list[InductionPoint]:
+        """TraceGrad acts on the message-passing node features after every block but the last.
+
+        After the last block only the self and pair features are used; TraceGrad acts
+        on those through the model's output stages.
+        """
+        return [InductionPoint(k, "node", self.node_irreps) for k in range(len(self.blocks) - 1)]
 
     def forward_blocks(self, graph: Any) -> Iterator[QHNetState]:
         """Run block by block, yielding the live state after each block.
