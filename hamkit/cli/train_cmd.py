@@ -1,4 +1,4 @@
-"""``hamkit train RECIPE``: train, then evaluate on the test split."""
+"""``hamkit train RECIPE`` and ``hamkit train --resume RUN_DIR``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.recipe_cmd import add_set_option
-from hamkit.engine.run import RunResult, run_recipe
+from hamkit.engine.distributed import from_environment, shutdown
+from hamkit.engine.run import RunResult, load_run_recipe, run_training
+from hamkit.errors import HamkitError
 from hamkit.physics.metrics import METRIC_KEYS
 from hamkit.recipe import load_recipe
 
@@ -19,40 +21,65 @@ UNITS = {"psi_cos": "%"}
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", metavar="RECIPE", help="Recipe YAML file.")
+    parser.add_argument("recipe", metavar="RECIPE", nargs="?", help="Recipe YAML file.")
     parser.add_argument("--out", metavar="RUN_DIR", type=Path, default=None,
                         help="Run directory (default: runs/<recipe name>-<time>).")
+    parser.add_argument("--resume", metavar="RUN_DIR", type=Path, default=None,
+                        help="Continue an interrupted run from its last checkpoint.")
+    parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_set_option(parser)
+    parser.epilog = ("Multi-GPU / multi-node: torchrun --nproc_per_node=N -m hamkit.cli.main train RECIPE")
 
 
-def metrics_table(result: RunResult) -> Table:
-    """The test metrics as a table (micro-Hartree unless marked)."""
-    table = Table(title=f"test metrics ({len(result.metrics['h_mae']['per_structure'])} structures)")
+def metrics_table(metrics: dict[str, dict], title: str) -> Table:
+    """Metrics as a table (micro-Hartree unless marked)."""
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("unit")
     for key in METRIC_KEYS:
-        table.add_row(key, f"{result.metrics[key]['mean']:.2f}", UNITS.get(key, "µHa"))
+        table.add_row(key, f"{metrics[key]['mean']:.2f}", UNITS.get(key, "µHa"))
     return table
 
 
-def _run(args: argparse.Namespace) -> int:
-    recipe = load_recipe(args.recipe, args.overrides)
-    out = args.out or Path("runs") / f"{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    result = run_recipe(recipe, out)
+def _summary(result: RunResult) -> None:
     console = Console()
-    history = result.history
+    loop = result.loop
     console.print(
-        f"trained {history.steps[-1]} steps in {history.seconds:.1f} s "
-        f"({history.structures / history.seconds:.1f} structures/s), "
-        f"final loss {history.losses[-1]:.3e}, {result.n_parameters:,} parameters"
+        f"trained {loop.step} steps in {loop.seconds:.1f} s "
+        f"({loop.structures / max(loop.seconds, 1e-9):.1f} structures/s), "
+        f"{loop.skipped} skipped, best validation H MAE {loop.best_value:.1f} µHa at step "
+        f"{loop.best_step}, {result.n_parameters:,} parameters"
     )
-    console.print(metrics_table(result))
-    console.print(f"run directory: {result.out_dir}")
+    if result.metrics:
+        count = len(result.metrics["h_mae"]["per_structure"])
+        console.print(metrics_table(result.metrics, f"test metrics ({count} structures)"))
+    console.print(f"run directory: {result.run_dir} (plots in {result.run_dir / 'plots'})")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        if args.recipe or args.overrides:
+            raise HamkitError("--resume RUN_DIR continues a run as it was: give no RECIPE or --set")
+        recipe, run_dir = load_run_recipe(args.resume), args.resume
+    elif args.recipe is None:
+        raise HamkitError("give a RECIPE to train, or --resume RUN_DIR")
+    else:
+        recipe = load_recipe(args.recipe, args.overrides)
+        run_dir = args.out or Path("runs") / f"{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    distributed = from_environment()
+    try:
+        run_dir = Path(distributed.broadcast_text(str(run_dir)))
+        result = run_training(recipe, run_dir, resume=args.resume is not None, distributed=distributed,
+                              show_progress=not args.no_progress)
+    finally:
+        shutdown(distributed)
+    if distributed.is_main:
+        _summary(result)
     return 0
 
 
 def add_commands(commands: CommandRegistrar) -> None:
     """Add ``train``."""
-    commands.add("train", help="Train a recipe's model and evaluate it on the test split.",
+    commands.add("train", help="Train a recipe's model (or resume a run) and evaluate it on the test split.",
                  configure=_configure, run=_run)

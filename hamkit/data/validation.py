@@ -59,7 +59,7 @@ def check_numbers(
     basis: OrbitalBasis,
     source: str | os.PathLike[str],
     record: str,
-    fix: str = "choose a basis that has them (option 'basis'), or leave this record out",
+    fix: str = "choose a basis that has them (option 'basis')",
 ) -> np.ndarray:
     """Atomic numbers must be known elements that the basis covers.
 
@@ -120,7 +120,7 @@ def check_positions(
                            f"(expected {3 * n_atoms})", "the file may be truncated or damaged")
     if not np.all(np.isfinite(positions)):
         raise record_error(source, record, "has NaN or infinite positions",
-                           "the file is damaged; leave this record out")
+                           "the file is damaged: download or regenerate it")
     return positions.reshape(n_atoms, 3)
 
 
@@ -164,7 +164,7 @@ def check_matrix(
     matrix = matrix.reshape(n_orbitals, n_orbitals)
     if not np.all(np.isfinite(matrix)):
         raise record_error(source, record, f"{name} contains NaN or infinite values",
-                           "the file is damaged; leave this record out")
+                           "the file is damaged: download or regenerate it")
     scale = max(1.0, float(np.abs(matrix).max()))
     asymmetry = float(np.abs(matrix - matrix.T).max())
     if asymmetry > tolerance * scale:
@@ -212,6 +212,6 @@ def scan_basis(
             raise record_error(
                 source, record,
                 f"has element {element_symbol(z)} (Z={z}), which basis {basis_name!r} lacks ({error})",
-                "choose a basis that has it (option 'basis'), or leave this record out",
+                "choose a basis that has it (option 'basis')",
             ) from None
     return OrbitalBasis.from_shells(shells, basis_name)

@@ -34,11 +34,11 @@ def predict_packed(
     return packed
 
 
-def evaluate_split(
+def predicted_matrices(
     model: torch.nn.Module, dataset: Dataset, indices: Sequence[int], graphs: Sequence[Data],
     dtype: torch.dtype, device: torch.device, batch_size: int,
-) -> dict[str, dict]:
-    """QH9 metrics (micro-Hartree, psi in %) of the model on the given records.
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Predicted and reference matrices of the given records.
 
     Args:
         model: The trained model.
@@ -50,14 +50,20 @@ def evaluate_split(
         batch_size: Structures per forward pass.
 
     Returns:
-        ``{metric: {"mean": ..., "per_structure": [...]}}``.
+        Per structure ``(H_pred, H_true, S, numbers)``, canonical convention, Hartree;
+        blocks the graph does not predict are 0 in ``H_pred``.
     """
     packed = predict_packed(model, graphs, dtype, device, batch_size)
-    samples = []
+    results = []
     for index, graph, values in zip(indices, graphs, packed):
         record = dataset[int(index)]
         numbers = record.structure.numbers
         layout = PackedBlockLayout.build(numbers, dataset.basis, graph.block_index.T.tolist())
-        predicted = unpack_blocks(values, layout)
-        samples.append((predicted, record.hamiltonian, record.overlap, numbers, dataset.basis))
-    return evaluate_hamiltonians(samples)
+        results.append((unpack_blocks(values, layout), record.hamiltonian, record.overlap, numbers))
+    return results
+
+
+def metrics_of(matrices: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+               basis) -> dict[str, dict]:
+    """QH9 metrics (micro-Hartree, psi in %) of :func:`predicted_matrices` output."""
+    return evaluate_hamiltonians([(p, t, s, n, basis) for p, t, s, n in matrices])

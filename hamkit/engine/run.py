@@ -1,23 +1,46 @@
-"""One training run: recipe in, trained model and test metrics out, in a run directory."""
+"""Training runs: a run directory, the trainer with its callbacks, resume, and the final test.
+
+A run directory holds everything needed to resume, evaluate and predict::
+
+    recipe.yaml          the resolved recipe (defaults filled in)
+    environment.json     package versions and machine
+    data.json            dataset provenance and split sizes
+    model_info.json      basis, species, dtype: what predict needs without the dataset
+    checkpoints/         last.pt (resume), best.pt (best validation)
+    metrics.jsonl, train.csv, val.csv, tensorboard/
+    test_metrics.json    the QH9 metrics on the test split
+    plots/               learning_curves.png, orbital_energies.png
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import platform
+import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
 import hamkit
-from hamkit.engine.evaluation import evaluate_split
-from hamkit.engine.loop import TrainingHistory, train_steps
+from hamkit.engine import callbacks as cb
+from hamkit.engine.checkpoint import load_checkpoint
+from hamkit.engine.distributed import DistributedContext
+from hamkit.engine.evaluation import metrics_of, predicted_matrices
 from hamkit.engine.objective import Objective
+from hamkit.engine.plots import plot_learning_curves, plot_orbital_energies
 from hamkit.engine.prepare import build_context, make_graphs, prepare_data
+from hamkit.engine.trainer import LoopState, Trainer
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
-from hamkit.recipe import ResolvedRecipe
+from hamkit.physics.eigen import solve_generalized_eigen
+from hamkit.recipe import ResolvedRecipe, load_recipe
+
+RECIPE_FILE = "recipe.yaml"
+PACKAGES = ("hamkit", "torch", "e3nn", "mace-torch", "torch-geometric", "pyscf", "numpy", "pydantic")
 
 
 @dataclass
@@ -25,63 +48,120 @@ class RunResult:
     """What a run produced.
 
     Attributes:
-        out_dir: The run directory.
-        history: Training losses.
+        run_dir: The run directory.
+        loop: Final loop counters (steps, skipped steps, best validation).
         metrics: Test metrics (``{name: {"mean", "per_structure"}}``).
         n_parameters: Trainable parameters of the model.
     """
 
-    out_dir: Path
-    history: TrainingHistory
+    run_dir: Path
+    loop: LoopState
     metrics: dict[str, dict]
     n_parameters: int
 
 
-def pick_device(choice: str) -> torch.device:
+def pick_device(choice: str, distributed: DistributedContext) -> torch.device:
     """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is an error."""
     if choice == "cuda" and not torch.cuda.is_available():
         raise HamkitError("train.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", distributed.local_rank)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+def environment() -> dict[str, str]:
+    """Versions of the packages a result depends on, and the machine."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {**versions, "python": sys.version.split()[0], "platform": platform.platform(),
+            "cuda": torch.version.cuda or "none"}
 
 
-def run_recipe(recipe: ResolvedRecipe, out_dir: Path) -> RunResult:
-    """Train the recipe's model and evaluate it on the test split.
+def _write_json(path: Path, data: object) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=2, default=str))
+    temporary.replace(path)
 
-    Writes ``recipe.yaml`` (resolved), ``history.json``, ``metrics.json`` and
-    ``model.pt`` (a state dict: tensors only) into ``out_dir``.
+
+def _orbital_energies(matrices, n_lowest: int = 12) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    predicted, reference = [], []
+    for h_pred, h_true, overlap, _ in matrices:
+        predicted.append(solve_generalized_eigen(h_pred, overlap)[0][:n_lowest])
+        reference.append(solve_generalized_eigen(h_true, overlap)[0][:n_lowest])
+    return predicted, reference
+
+
+def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
+                 distributed: DistributedContext | None = None, show_progress: bool = True) -> RunResult:
+    """Train (or resume) the recipe's model, then evaluate on the test split.
+
+    Args:
+        recipe: The resolved recipe.
+        run_dir: Where everything is written (created).
+        resume: Continue from ``run_dir/checkpoints/last.pt``.
+        distributed: Rank and world size (default: one process).
+        show_progress: Draw the progress bar.
     """
+    distributed = distributed or DistributedContext()
     train = recipe.sections.train
     torch.manual_seed(train.seed)
-    device = pick_device(train.device)
-    dtype = getattr(torch, train.dtype)
+    device = pick_device(train.device, distributed)
     data = prepare_data(recipe)
     context = build_context(data.dataset, train.dtype)
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     cutoff = getattr(model.featurizer, "pair_cutoff", None)
-    train_graphs = make_graphs(data.dataset, data.splits["train"], cutoff, "train")
-    test_graphs = make_graphs(data.dataset, data.splits["test"], cutoff, "test")
+    graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("train", "val", "test")}
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out_dir / "recipe.yaml", yaml.safe_dump(recipe.to_dict(), sort_keys=False))
-    history = train_steps(model, objective, train_graphs, train, device)
-    metrics = evaluate_split(model, data.dataset, data.splits["test"], test_graphs, dtype, device,
-                             train.batch_size)
+    callbacks: list[cb.Callback] = []
+    if distributed.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            (run_dir / RECIPE_FILE).write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
+            _write_json(run_dir / "environment.json", environment())
+            _write_json(run_dir / "data.json", {
+                "provenance": getattr(data.dataset, "provenance", None),
+                "splits": {name: len(indices) for name, indices in data.splits.items()}})
+            _write_json(run_dir / "model_info.json", {
+                "basis": data.dataset.basis.to_dict(), "species": list(context.species),
+                "dtype": train.dtype, "pair_cutoff": cutoff})
+        callbacks += [cb.MetricsLog(run_dir, train.log_every), cb.Checkpointing(run_dir, train.checkpoint_every)]
+        if show_progress:
+            callbacks.append(cb.ProgressCallback())
+    if train.early_stopping:
+        callbacks.append(cb.EarlyStopping(train.early_stopping))
+
+    trainer = Trainer(model, objective, graphs["train"], graphs["val"], train, device, callbacks, distributed)
+    if resume:
+        trainer.load_state_dict(load_checkpoint(run_dir / cb.LAST_CHECKPOINT))
+    loop = trainer.fit()
+
+    dtype = getattr(torch, train.dtype)
+    matrices = predicted_matrices(trainer.evaluation_model, data.dataset, data.splits["test"],
+                                  graphs["test"], dtype, device, train.batch_size)
+    metrics = metrics_of(matrices, data.dataset.basis) if matrices else {}
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    _write_atomically(out_dir / "history.json", json.dumps(
-        {"steps": history.steps, "loss": history.losses, "parts": history.parts,
-         "seconds": history.seconds, "structures": history.structures}))
-    _write_atomically(out_dir / "metrics.json", json.dumps(
-        {"hamkit": hamkit.__version__, "n_parameters": n_parameters, "test": metrics}, indent=2))
-    temporary = out_dir / "model.pt.tmp"
-    torch.save(model.state_dict(), temporary)
-    os.replace(temporary, out_dir / "model.pt")
-    return RunResult(out_dir, history, metrics, n_parameters)
+    if distributed.is_main:
+        _write_json(run_dir / "test_metrics.json", {
+            "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
+            "n_parameters": n_parameters, "test": metrics})
+        plot_learning_curves(run_dir)
+        if matrices:
+            plot_orbital_energies(run_dir, *_orbital_energies(matrices))
+    return RunResult(run_dir, loop, metrics, n_parameters)
+
+
+def load_run_recipe(run_dir: Path) -> ResolvedRecipe:
+    """The resolved recipe a run directory was trained with.
+
+    Raises:
+        HamkitError: The folder is not a hamkit run directory.
+    """
+    path = run_dir / RECIPE_FILE
+    if not path.is_file():
+        raise HamkitError(f"{run_dir}: not a hamkit run directory (no {RECIPE_FILE})")
+    return load_recipe(path)

@@ -101,6 +101,28 @@ class TrainSection(_Section):
         0, ge=0, description="Write a checkpoint every N steps (0: only at the end)."
     )
     eval_every: int = Field(0, ge=0, description="Validate every N steps (0: only at the end).")
+    optimizer: Literal["adamw", "adam"] = Field("adamw", description="Optimizer.")
+    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas (QHNet: 0.99, 0.999).")
+    weight_decay: float = Field(0.0, ge=0.0, description="Decoupled weight decay (adamw).")
+    schedule: Literal["constant", "linear", "cosine", "plateau"] = Field(
+        "cosine", description="Learning-rate decay after warmup; plateau halves on stalled validation."
+    )
+    warmup_steps: int = Field(0, ge=0, description="Linear warmup from 0 to lr.")
+    min_lr_ratio: float = Field(0.0, ge=0.0, le=1.0, description="Final lr / peak lr (linear, cosine).")
+    plateau_factor: float = Field(0.5, gt=0.0, lt=1.0, description="lr multiplier when validation stalls.")
+    plateau_patience: int = Field(2, ge=0, description="Validations without improvement before lowering lr.")
+    clip_grad_norm: float | None = Field(10.0, gt=0.0, description="Gradient norm clip (null: off).")
+    ema_decay: float | None = Field(
+        None, gt=0.0, lt=1.0, description="EMA of the weights used for evaluation (QHNet: 0.99; null: off)."
+    )
+    accumulate: int = Field(1, ge=1, description="Batches per optimizer step (gradient accumulation).")
+    early_stopping: int | None = Field(
+        None, ge=1, description="Stop after N validations without improvement (null: never)."
+    )
+    max_bad_steps: int = Field(
+        5, ge=1, description="Consecutive non-finite losses/gradients tolerated before stopping."
+    )
+    log_every: int = Field(10, ge=1, description="Write a metrics line every N steps.")
 
 
 class RecipeSections(_Section):

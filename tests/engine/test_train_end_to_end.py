@@ -36,13 +36,18 @@ def test_train_writes_metrics_and_a_safe_state_dict(tmp_path, capsys, quickstart
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "test metrics" in printed and "psi_cos" in printed
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["test"]) == set(METRIC_KEYS)
-    history = json.loads((out / "history.json").read_text())
-    assert len(history["loss"]) == 3 and set(history["parts"][0]) == {"0:h_mse", "1:h_mae", "2:trace"}
-    state = torch.load(out / "model.pt", weights_only=True)
-    assert any(key.startswith("featurizer.") for key in state)
-    assert (out / "recipe.yaml").exists()
+    metrics = json.loads((out / "test_metrics.json").read_text())
+    assert set(metrics["test"]) == set(METRIC_KEYS) and metrics["step"] == 3
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [row for row in rows if row["kind"] == "train"]
+    assert train_rows[-1]["step"] == 3
+    assert {"loss/0:h_mse", "loss/1:h_mae", "loss/2:trace"} <= set(train_rows[-1])
+    assert any(row["kind"] == "val" for row in rows)
+    state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
+    assert any(key.startswith("featurizer.") for key in state["model"])
+    for name in ("recipe.yaml", "environment.json", "data.json", "model_info.json",
+                 "plots/learning_curves.png", "plots/orbital_energies.png", "train.csv", "val.csv"):
+        assert (out / name).exists(), name
 
 
 def test_model_predicts_traces_with_the_label_width(quickstart):

@@ -1,0 +1,119 @@
+"""What happens around the training loop: progress, logs, checkpoints, early stopping, plots.
+
+Every callback that writes files does so on the main rank only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.progress import TextColumn
+
+from hamkit.engine.checkpoint import save_atomically
+from hamkit.engine.progress import progress_bar
+from hamkit.engine.trainer import Callback, Trainer
+
+LAST_CHECKPOINT = "checkpoints/last.pt"
+BEST_CHECKPOINT = "checkpoints/best.pt"
+
+
+class ProgressCallback(Callback):
+    """A progress bar with step, loss, throughput and ETA."""
+
+    def __init__(self) -> None:
+        self.progress = progress_bar(TextColumn("loss {task.fields[loss]:.3e}"),
+                                     TextColumn("{task.fields[rate]:.1f} struct/s"))
+        self.task = None
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("training", total=trainer.train.steps,
+                                           completed=trainer.state.step, loss=math.nan, rate=0.0)
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        self.progress.update(self.task, completed=trainer.state.step, loss=logs["loss"],
+                             rate=logs["structures_per_second"])
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        self.progress.stop()
+
+
+class MetricsLog(Callback):
+    """Metrics as JSON lines (``metrics.jsonl``) and CSV (``train.csv``, ``val.csv``), plus
+    TensorBoard event files when the ``tensorboard`` package is installed."""
+
+    def __init__(self, run_dir: Path, log_every: int) -> None:
+        self.run_dir = run_dir
+        self.log_every = log_every
+        self.writer: Any = None
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return
+        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    def _append(self, kind: str, row: dict[str, float]) -> None:
+        with open(self.run_dir / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps({"kind": kind, **row}) + "\n")
+        path = self.run_dir / f"{kind}.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row), extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.writer is not None:
+            for key, value in row.items():
+                if key != "step":
+                    self.writer.add_scalar(f"{kind}/{key}", value, int(row["step"]))
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        if trainer.state.step % self.log_every == 0 or trainer.state.step == trainer.train.steps:
+            self._append("train", logs)
+
+    def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        self._append("val", metrics)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class Checkpointing(Callback):
+    """``checkpoints/last.pt`` every ``checkpoint_every`` steps and at the end; ``best.pt``
+    whenever validation improves. Writes are atomic."""
+
+    def __init__(self, run_dir: Path, every: int) -> None:
+        self.run_dir = run_dir
+        self.every = every
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        if trainer.state.bad_in_a_row:
+            return  # never overwrite the last good checkpoint with a skipped step
+        if self.every and trainer.state.step % self.every == 0:
+            save_atomically(trainer.state_dict(), self.run_dir / LAST_CHECKPOINT)
+
+    def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if metrics.get("improved"):
+            save_atomically(trainer.state_dict(), self.run_dir / BEST_CHECKPOINT)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if not trainer.state.bad_in_a_row:
+            save_atomically(trainer.state_dict(), self.run_dir / LAST_CHECKPOINT)
+
+
+class EarlyStopping(Callback):
+    """Stops after ``patience`` validations without improvement."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+
+    def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if trainer.state.stalled >= self.patience:
+            trainer.stop(f"no validation improvement in {self.patience} validations")

@@ -1,0 +1,60 @@
+"""PNG plots written into the run directory at the end of training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curves(run_dir: Path) -> Path | None:
+    """``plots/learning_curves.png`` from ``metrics.jsonl``: training loss and validation H MAE."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return None
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    train = [r for r in rows if r["kind"] == "train"]
+    val = [r for r in rows if r["kind"] == "val"]
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    axes[0].semilogy([r["step"] for r in train], [r["loss"] for r in train])
+    axes[0].set(xlabel="step", ylabel="training loss", title="training loss")
+    if val:
+        axes[1].semilogy([r["step"] for r in val], [r["val_h_mae"] for r in val], marker="o")
+    axes[1].set(xlabel="step", ylabel="H MAE (µHa)", title="validation H MAE")
+    figure.tight_layout()
+    out = run_dir / "plots" / "learning_curves.png"
+    out.parent.mkdir(exist_ok=True)
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
+
+
+def plot_orbital_energies(run_dir: Path, predicted: list[np.ndarray], reference: list[np.ndarray]) -> Path:
+    """``plots/orbital_energies.png``: predicted against reference orbital energies (Hartree)."""
+    plt = _pyplot()
+    x = np.concatenate(reference) if reference else np.zeros(0)
+    y = np.concatenate(predicted) if predicted else np.zeros(0)
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.scatter(x, y, s=6, alpha=0.6)
+    if x.size:
+        low, high = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+        axis.plot([low, high], [low, high], color="gray", linewidth=1)
+    axis.set(xlabel="reference orbital energy (Ha)", ylabel="predicted orbital energy (Ha)",
+             title="test structures")
+    figure.tight_layout()
+    out = run_dir / "plots" / "orbital_energies.png"
+    out.parent.mkdir(exist_ok=True)
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
