@@ -54,9 +54,13 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                           help="Seed of the water distortions / ETKDG embedding (default 0).")
     generate.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
-    info = actions.add_parser("info", help="Describe a hamkit store.",
-                              description="Print a store's header and contents.")
+    info = actions.add_parser("info", help="Describe a hamkit store or another dataset file.",
+                              description="Print a store's header and contents; with --from, "
+                              "describe a file of another registered dataset (qh9, md17, deeph, ...).")
     info.add_argument("path", metavar="PATH", help="Store file, or embedded:<name>.")
+    info.add_argument("--from", dest="format", metavar="FORMAT", default=None,
+                      help="Read PATH with this dataset (see 'hamkit plugins list --kind dataset'); "
+                      "default: a hamkit store.")
     info.add_argument("--json", action="store_true", help="JSON output.")
 
     convert = actions.add_parser(
@@ -160,6 +164,30 @@ def store_info(path: str) -> dict[str, Any]:
         }
 
 
+def dataset_info(path: str, format_name: str | None = None) -> dict[str, Any]:
+    """What ``hamkit data info [--from FORMAT] --json`` prints.
+
+    Args:
+        path: Store file, ``embedded:<name>``, or a file/folder of dataset ``format_name``.
+        format_name: Registered dataset name; None or ``"hamkit"`` reads a hamkit store.
+
+    Returns:
+        :func:`store_info`'s dictionary; other datasets return it from their ``describe()``
+        (``version`` may be None; ``layout`` and ``notes`` may be added).
+
+    Raises:
+        HamkitError: Unknown dataset, or one without a ``describe()`` method.
+    """
+    if format_name is None or format_name == "hamkit":
+        return store_info(path)
+    dataset = _open_source(path, format_name, None)
+    describe = getattr(dataset, "describe", None)
+    if describe is None:
+        raise HamkitError(f"dataset '{format_name}' cannot describe its files (it has no "
+                          "describe() method): convert it with 'hamkit data convert' first")
+    return describe()
+
+
 def _resolve(path: str) -> Path:
     if path.startswith("embedded:"):
         from hamkit_plugins.datasets.embedded import resolve_path
@@ -169,13 +197,15 @@ def _resolve(path: str) -> Path:
 
 
 def _info(args: argparse.Namespace) -> int:
-    info = store_info(args.path)
+    info = dataset_info(args.path, getattr(args, "format", None))
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     provenance = info["provenance"]
+    version = f" v{info['version']}" if info.get("version") is not None else ""
+    layout = f" ({info['layout']})" if info.get("layout") else ""
     lines = [
-        f"{info['path']}: {info['format']} v{info['version']}, {info['size_bytes'] / 1e6:.2f} MB",
+        f"{info['path']}: {info['format']}{version}{layout}, {info['size_bytes'] / 1e6:.2f} MB",
         f"  structures   {info['structures']}" + (f" (+{info['incomplete']} incomplete, ignored)"
                                                   if info["incomplete"] else ""),
         f"  elements     {' '.join(info['element_symbols'])}",
@@ -184,6 +214,7 @@ def _info(args: argparse.Namespace) -> int:
         f"  convention   {info['convention']}",
         "  units        " + ", ".join(f"{k} {v}" for k, v in info["units"].items()),
     ]
+    lines += [f"  note         {note}" for note in info.get("notes") or []]
     for key in ("code", "code_version", "method", "xc", "grid_level", "hamkit_version",
                 "created", "command_line"):
         if provenance.get(key) is not None:

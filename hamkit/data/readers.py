@@ -53,6 +53,10 @@ class FileDataset(Dataset):
         """Atomic numbers of one record; override when they are cheaper than the record."""
         return self._read(position).structure.numbers
 
+    def _all_numbers(self) -> list[np.ndarray]:
+        """Atomic numbers of every used record; override when one query is cheaper."""
+        return [self._numbers(position) for position in range(len(self))]
+
     @property
     def provenance(self) -> dict[str, Any]:
         """How the labels were made, as far as the file tells (override to add)."""
@@ -95,8 +99,8 @@ class FileDataset(Dataset):
     def species(self) -> list[int]:
         """Atomic numbers present in the used records, sorted."""
         present: set[int] = set()
-        for position in range(len(self)):
-            present.update(self._numbers(position).tolist())
+        for numbers in self._all_numbers():
+            present.update(numbers.tolist())
         return sorted(present)
 
     # ------------------------------------------------------------------ info
@@ -116,8 +120,7 @@ class FileDataset(Dataset):
 
         elements: set[int] = set()
         sizes: list[int] = []
-        for position in range(len(self)):
-            numbers = self._numbers(position)
+        for numbers in self._all_numbers():
             elements.update(numbers.tolist())
             sizes.append(self.basis.total_orbitals(numbers))
         ordered = sorted(elements)
