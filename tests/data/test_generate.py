@@ -110,3 +110,45 @@ def test_parallel_workers_match_serial(tmp_path):
     for a, b in zip(serial, parallel):
         assert np.abs(a.hamiltonian - b.hamiltonian).max() < 1e-8
         assert np.array_equal(a.overlap, b.overlap)
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_then_resume_keeps_every_finished_structure(tmp_path):
+    """A real `hamkit data generate` killed with SIGKILL resumes without recomputing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "water.h5"
+    argv = [sys.executable, "-m", "hamkit.cli.main", "data", "generate", "--preset", "water",
+            "--count", "12", "--xc", "b3lyp", "--basis", "def2-svp", "--out", str(out), "--seed", "3"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stored() -> list[str]:
+        try:
+            with StoreReader(out) as store:
+                return list(store.keys)
+        except Exception:  # noqa: BLE001 - not created yet, or being written
+            return []
+
+    # The writer holds the HDF5 file open (and locked) while it runs, so watch its size:
+    # every finished structure is flushed, so the file grows record by record.
+    deadline = time.time() + 240
+    sizes: set[int] = set()
+    while len(sizes) < 4 and process.poll() is None and time.time() < deadline:
+        if out.exists():
+            sizes.add(out.stat().st_size)
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = stored()
+    assert 1 <= len(finished) < 12, f"killed too early or too late: {len(finished)} stored"
+
+    resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(finished)} structure(s) already stored" in resumed.stdout + resumed.stderr
+    with StoreReader(out) as store:
+        assert store.keys[: len(finished)] == finished and len(store) == 12
+        assert all(np.allclose(r.hamiltonian, r.hamiltonian.T, atol=1e-12) for r in store)
