@@ -1,0 +1,103 @@
+"""Options and helpers shared by the commands that use a trained model (eval, predict, scf)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from hamkit.engine.restore import TrainedModel, load_trained_model
+
+Item = TypeVar("Item")
+
+MANY_STRUCTURES = 8
+"""From this many structures on, commands draw a progress bar (on stderr)."""
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``RUN_DIR_OR_CKPT`` positional plus ``--device`` and ``--batch-size``."""
+    parser.add_argument(
+        "model", metavar="RUN_DIR_OR_CKPT",
+        help="Run directory (uses checkpoints/best.pt, else last.pt) or a checkpoint file inside one.",
+    )
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="Where the model runs (default: cpu).")
+    parser.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                        help="Structures per forward pass (default: the training batch size).")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def load_model(args: argparse.Namespace) -> TrainedModel:
+    """The trained model the arguments name, on the chosen device."""
+    import torch
+
+    from hamkit.errors import HamkitError
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise HamkitError("--device cuda: no CUDA device is available; use --device cpu or auto")
+    device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu"
+    return load_trained_model(args.model, device)
+
+
+def stderr_tracker(enabled: bool):
+    """A ``track(items, description)`` wrapper drawing a rich progress bar on stderr.
+
+    Args:
+        enabled: False gives a wrapper that passes items through silently.
+    """
+
+    def track(items: Sequence[Item], description: str) -> Iterator[Item]:
+        if not enabled:
+            yield from items
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+        with bar:
+            task = bar.add_task(description, total=len(items))
+            for item in items:
+                yield item
+                bar.advance(task)
+
+    return track
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print exactly one JSON object on stdout."""
+    print(json.dumps(json_safe(value), indent=2))
+
+
+def describe_model(trained: TrainedModel) -> str:
+    """One line: which run, checkpoint and weights a result comes from."""
+    step = f", step {trained.step}" if trained.step is not None else ""
+    return f"{trained.run_dir} ({trained.checkpoint.name}{step}, {trained.weights} weights)"
+
+
+def count_label(items: Iterable[Any]) -> str:
+    """``"1 structure"`` / ``"n structures"``."""
+    n = len(list(items))
+    return f"{n} structure" + ("" if n == 1 else "s")
