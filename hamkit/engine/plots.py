@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+VALENCE_FLOOR = -3.0
+"""Orbital energies (Ha) above this are shown in the valence panel."""
+
 
 def _pyplot():
     import matplotlib
@@ -45,13 +48,17 @@ def plot_orbital_energies(run_dir: Path, predicted: list[np.ndarray], reference:
     plt = _pyplot()
     x = np.concatenate(reference) if reference else np.zeros(0)
     y = np.concatenate(predicted) if predicted else np.zeros(0)
-    figure, axis = plt.subplots(figsize=(5, 5))
-    axis.scatter(x, y, s=6, alpha=0.6)
-    if x.size:
-        low, high = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
-        axis.plot([low, high], [low, high], color="gray", linewidth=1)
-    axis.set(xlabel="reference orbital energy (Ha)", ylabel="predicted orbital energy (Ha)",
-             title="test structures")
+    figure, axes = plt.subplots(1, 2, figsize=(10, 5))
+    valence = x > VALENCE_FLOOR
+    for axis, keep, title in ((axes[0], np.ones_like(x, dtype=bool), "all orbitals"),
+                              (axes[1], valence, f"above {VALENCE_FLOOR:g} Ha (valence)")):
+        axis.scatter(x[keep], y[keep], s=8, alpha=0.6)
+        if keep.any():
+            low = float(min(x[keep].min(), y[keep].min()))
+            high = float(max(x[keep].max(), y[keep].max()))
+            axis.plot([low, high], [low, high], color="gray", linewidth=1)
+        axis.set(xlabel="reference orbital energy (Ha)", ylabel="predicted orbital energy (Ha)",
+                 title=f"test structures: {title}")
     figure.tight_layout()
     out = run_dir / "plots" / "orbital_energies.png"
     out.parent.mkdir(exist_ok=True)

@@ -139,6 +139,10 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
     if resume:
         trainer.load_state_dict(load_checkpoint(run_dir / cb.LAST_CHECKPOINT))
     loop = trainer.fit()
+    distributed.barrier()
+    best = run_dir / cb.BEST_CHECKPOINT
+    if best.exists():  # best-model selection: test the weights with the best validation
+        trainer.load_state_dict(load_checkpoint(best))
 
     dtype = getattr(torch, train.dtype)
     matrices = predicted_matrices(trainer.evaluation_model, data.dataset, data.splits["test"],
@@ -147,7 +151,7 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if distributed.is_main:
         _write_json(run_dir / "test_metrics.json", {
-            "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
+            "weights": "best" if best.exists() else "last", "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
             "n_parameters": n_parameters, "test": metrics})
         plot_learning_curves(run_dir)
         if matrices:
