@@ -126,6 +126,10 @@ class Trainer:
         local = shard(indices, self.distributed.rank, self.distributed.world_size)
         return collate([self.train_graphs[i] for i in local], self.dtype, self.device), len(indices)
 
+    def _autocast(self) -> torch.autocast:
+        """bf16 autocast of the forward pass when the recipe asks for it."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.train.autocast == "bf16")
+
     def _gradients_finite(self) -> bool:
         return all(torch.isfinite(p.grad).all() for p in self.model.parameters() if p.grad is not None)
 
@@ -138,7 +142,11 @@ class Trainer:
         total_loss, parts, structures, finite = 0.0, {}, 0, True
         for micro in range(self.train.accumulate):
             batch, global_size = self._batch(step * self.train.accumulate + micro)
-            loss, loss_parts = self.objective(self.network(batch), targets_of(batch))
+            with self._autocast():
+                prediction = self.network(batch)
+            loss, loss_parts = self.objective(
+                {key: value.to(self.dtype) for key, value in prediction.items()}, targets_of(batch)
+            )
             finite = finite and bool(torch.isfinite(loss))
             (loss / self.train.accumulate).backward()
             total_loss += float(loss.detach()) / self.train.accumulate

@@ -123,6 +123,9 @@ class TrainSection(_Section):
         5, ge=1, description="Consecutive non-finite losses/gradients tolerated before stopping."
     )
     log_every: int = Field(10, ge=1, description="Write a metrics line every N steps.")
+    autocast: Literal["none", "bf16"] = Field(
+        "none", description="bf16 autocast of the forward pass (for GPUs; parameters stay in dtype)."
+    )
 
 
 class RecipeSections(_Section):

@@ -69,3 +69,30 @@ def test_gradient_inducer_without_encoder_names_the_recipe_line(quickstart):
     dataset = open_dataset(recipe)
     with pytest.raises(HamkitError, match=r"quickstart.yaml:\d+: model.inducer: .*needs an invariant encoder"):
         build_model(recipe, build_context(dataset, "float32"))
+
+
+def test_bf16_autocast_trains(tmp_path, quickstart):
+    """The autocast path (bf16 on CPU here; GPUs use the same code) gives finite losses."""
+    from hamkit.engine.run import run_training
+
+    recipe = load_recipe(quickstart, [*TINY, "train.autocast=bf16", "train.device=cpu"])
+    result = run_training(recipe, tmp_path / "bf16", show_progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    assert result.loop.skipped == 0
+    assert all(row["loss"] == row["loss"] for row in rows if row["kind"] == "train")
+
+
+def test_non_finite_steps_are_skipped_then_stop_with_the_last_good_checkpoint(tmp_path, quickstart):
+    from hamkit.engine.run import run_training
+
+    recipe = load_recipe(quickstart, [*TINY, "train.lr=1.0e+30", "train.steps=30", "train.max_bad_steps=2",
+                                      "train.checkpoint_every=1", "train.clip_grad_norm=null",
+                                      "train.warmup_steps=0", "train.schedule=constant", "train.log_every=1"])
+    with pytest.raises(HamkitError, match="non-finite loss or gradient.*last good checkpoint"):
+        run_training(recipe, tmp_path / "nan", show_progress=False)
+    state = torch.load(tmp_path / "nan" / "checkpoints" / "last.pt", weights_only=True)
+    assert state["loop"]["bad_in_a_row"] == 0
+    assert all(torch.isfinite(tensor).all() for tensor in state["model"].values() if tensor.is_floating_point())
+    rows = [json.loads(line) for line in (tmp_path / "nan" / "metrics.jsonl").read_text().splitlines()]
+    skipped = [row for row in rows if row["kind"] == "train" and row["skipped"] == 1.0]
+    assert len(skipped) >= 1
