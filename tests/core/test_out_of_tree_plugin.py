@@ -80,3 +80,20 @@ def test_builds_and_runs_equivariantly(plugin_site, monkeypatch):
     permuted = rotation[[1, 2, 0]][:, [1, 2, 0]]  # the (y, z, x) frame
     expected = model(graph).node @ irreps.D_from_matrix(permuted).T
     assert torch.allclose(model(rotated).node, expected, atol=1e-10)
+
+
+def test_trains_in_place_of_the_built_in_featurizer(plugin_site, repo_root, tmp_path):
+    """Only model.featurizer changes; data, TraceGrad modules, head, losses and engine stay."""
+    recipe = repo_root / "recipes" / "quickstart.yaml"
+    run_dir = tmp_path / "run"
+    sets = ["model.featurizer={name: toy_radial, channels: 4, lmax: 4}", "data.dataset.limit=8",
+            "train.steps=2", "train.batch_size=2", "model.invariant_encoder.num_scalars=8",
+            "model.invariant_encoder.hidden=[8]"]
+    args = ["train", str(recipe), "--out", str(run_dir), "--no-progress"]
+    for assignment in sets:
+        args += ["--set", assignment]
+    proc = hamkit(plugin_site, *args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "test metrics" in proc.stdout
+    resolved = (run_dir / "recipe.yaml").read_text()
+    assert "toy_radial" in resolved and "trace_mlp" in resolved and "cg_expansion" in resolved
