@@ -197,6 +197,8 @@ def test_config_rejects_unknown_and_impossible_options():
         MACEConfig(symmetry="o2")
     MACEConfig(correlation=3, max_ell=3, lmax=4)  # fine: the limit is correlation x max_ell
     MACEConfig(correlation=2, max_ell=5, lmax=4)
+    with pytest.raises(ValidationError, match="radial_mlp"):
+        MACEConfig(radial_mlp=[8, 0])
 
 
 def test_impossible_options_are_a_hamkit_error_when_building():

@@ -1,0 +1,585 @@
+"""The ``mace`` featurizer: mace-torch's MACE as the node backbone, plus pair features.
+
+Design:
+
+* node backbone = a real ``mace.modules.MACE`` (mace-torch is a dependency; nothing of it is
+  copied), built with hidden irreps ``channels x`` every degree 0..``lmax``: all even with
+  ``use_so3=True`` (``symmetry="so3"``, default) or both parities (``symmetry="o3"``), and
+  ``keep_last_layer_irreps=True`` so that its last layer keeps every degree. Its energy
+  readouts are dropped (unused). Its interaction and product blocks are run in sequence
+  (exactly the loop of ``MACE.forward``, checked against it by the tests) so that
+  :meth:`MACEFeaturizer.forward_blocks` can yield the features after each layer.
+* inputs: positions in e3nn's (y, z, x) frame (:mod:`hamkit.physics.frames`), so that MACE's
+  own spherical harmonics and therefore its l = 1 features come out in hamkit's canonical
+  orbital order; one-hot species over the build context's elements; message edges = every
+  ordered pair of atoms of the same structure closer than ``cutoff`` (independent of the
+  graph's ``pair_index``, which may be cut shorter); open boundaries (molecules).
+* outputs: on-site and pair features of every degree 0..``out_lmax`` (default: twice the
+  basis' highest shell degree, 4 for def2-SVP), from :class:`~hamkit_plugins.mace.layers.SelfFeatures`
+  and :class:`~hamkit_plugins.mace.layers.PairFeatures` (e3nn tensor products on MACE's node
+  features), so MACE's own ``lmax`` may stay small (2) while the head still gets L = 3, 4.
+
+mace is imported lazily, when a featurizer is built: importing this module (e.g. to list
+plugins) does not import mace. mace's import sets ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
+process-wide; the featurizer restores the previous value right after importing it.
+
+Training: the features reaching the output layers are RMS-normalized (``feature_norm``), so
+large constant on-site values (e.g. O 1s ~ -19 Ha) are reached only through the output and
+head weights; use MACE's usual learning rate (~1e-2): on embedded water, 200 steps gave a
+validation H MAE of ~15 mHa at lr 1e-2 against ~160 mHa at lr 2e-3.
+
+Precision: every module is built with float64 as the default dtype (exact Clebsch-Gordan
+and MACE coupling constants) and then cast to the context's dtype; the float64 values of
+all constant buffers are kept, and restored whenever the module is cast back to float64.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import Field, model_validator
+
+import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
+from e3nn import o3
+
+from hamkit.components import BuildContext, ComponentConfig, Featurizer
+from hamkit.components.features import EquivariantFeatures
+from hamkit.components.featurizer import InductionPoint
+from hamkit.errors import HamkitError
+from hamkit.physics.frames import to_e3nn_frame
+from hamkit_plugins.mace.layers import (
+    DegreeRMSNorm,
+    GaussianBasis,
+    PairFeatures,
+    SelfFeatures,
+    cosine_envelope,
+    degree_irreps,
+    radius_edges,
+    scalar_indices,
+    sh_irreps,
+)
+
+MAX_ATOMIC_NUMBER = 118
+MAX_WIGNER_L = 11
+"""e3nn's wigner_3j table stops at this degree (MACE's product basis needs correlation x max_ell)."""
+
+
+def mace_option_problems(
+    lmax: int, max_ell: int, correlation: int, num_interactions: int
+) -> list[str]:
+    """Why MACE cannot be built (or would give degrees it cannot fill) with these options.
+
+    Returns:
+        One message per problem (empty: buildable).
+    """
+    problems = []
+    if num_interactions < 2:
+        problems.append(
+            f"num_interactions={num_interactions}: MACE with a single interaction keeps only "
+            "scalar (0e) features; use num_interactions >= 2"
+        )
+    if correlation * max_ell > MAX_WIGNER_L:
+        problems.append(
+            f"correlation={correlation} with max_ell={max_ell}: MACE's product basis couples up "
+            f"to correlation x max_ell = {correlation * max_ell} > {MAX_WIGNER_L}, beyond e3nn's "
+            f"wigner_3j table (mace-torch would ask for cuequivariance); use max_ell <= "
+            f"{MAX_WIGNER_L // correlation} or a lower correlation"
+        )
+    if lmax > correlation * max_ell:
+        problems.append(
+            f"lmax={lmax} > correlation x max_ell = {correlation * max_ell}: MACE's products "
+            f"cannot produce degree-{lmax} features; lower lmax (out_lmax sets the output "
+            "degrees) or raise max_ell/correlation"
+        )
+    return problems
+
+
+class MACEConfig(ComponentConfig):
+    """Options of the ``mace`` featurizer (distances in Angstrom)."""
+
+    channels: int = Field(32, ge=1, description="Channels per irrep of MACE's hidden features.")
+    lmax: int = Field(
+        2, ge=0, description="Highest degree of MACE's hidden irreps (correlation x max_ell >= lmax)."
+    )
+    symmetry: Literal["so3", "o3"] = Field(
+        "so3",
+        description="'so3': all-even irreps, MACE use_so3=True, rotations only (the head needs "
+        "parity: ignore); 'o3': both parities at every degree, O(3)-equivariant (head parity: "
+        "physical works); about twice the cost.",
+    )
+    num_interactions: int = Field(2, ge=2, description="MACE interaction (message-passing) layers.")
+    correlation: int = Field(
+        3, ge=1, le=3,
+        description="MACE body order - 1 of the product basis; correlation x max_ell <= 11 "
+        "(e3nn's wigner_3j table), e.g. correlation 2 with max_ell 4 or 5.",
+    )
+    max_ell: int = Field(3, ge=1, description="Highest degree of MACE's edge spherical harmonics.")
+    cutoff: float = Field(5.0, gt=0, description="MACE message radius r_max (Angstrom).")
+    num_radial: int = Field(8, ge=1, description="Radial basis size (MACE's num_bessel and the pair basis).")
+    radial_type: Literal["bessel", "gaussian", "chebyshev"] = Field(
+        "bessel", description="MACE's radial basis family."
+    )
+    num_polynomial_cutoff: int = Field(5, ge=1, description="Exponent of MACE's polynomial cutoff envelope.")
+    radial_mlp: list[int] = Field(
+        [64, 64, 64], min_length=1, description="Hidden widths of MACE's radial MLPs."
+    )
+    avg_num_neighbors: float = Field(
+        10.0, gt=0, description="MACE divides summed messages by this (typical neighbour count)."
+    )
+    node_layers: Literal["last", "all"] = Field(
+        "last",
+        description="Which MACE features feed the output layers: the last layer's, or all "
+        "layers' concatenated (as MACE's own node_feats output).",
+    )
+    feature_norm: Literal["rms", "none"] = Field(
+        "rms",
+        description="'rms': divide each irreps entry of MACE's features by its RMS over channels "
+        "(equivariant, puts them on a unit scale) before the output layers; 'none': raw.",
+    )
+    out_lmax: int | None = Field(
+        None, ge=0,
+        description="Highest degree of the output node/pair irreps. None: max(lmax, 2 x the "
+        "basis' highest shell degree), so every sub-block irrep exists (4 for def2-SVP).",
+    )
+    out_channels: int | None = Field(
+        None, ge=1, description="Channels per irrep of the output features (None: channels)."
+    )
+    bottleneck: int = Field(
+        16, ge=1, description="Channels per irrep inside the self/pair tensor products."
+    )
+    pair_sh_lmax: int | None = Field(
+        None, ge=0, description="Highest degree of the pair spherical harmonics (None: max_ell)."
+    )
+    pair_hidden: int = Field(64, ge=1, description="Width of the MLP making per-pair tensor-product weights.")
+    pair_cutoff: float | None = Field(
+        None, gt=0,
+        description="Pair range (Angstrom), the graph's pair cutoff: the pair radial basis spans it "
+        "and pair features fade smoothly to zero at it. None: all pairs (fully connected "
+        "molecules); the basis spans cutoff and farther pairs get distance-independent weights.",
+    )
+
+    @model_validator(mode="after")
+    def _check_mace(self) -> "MACEConfig":
+        if any(width < 1 for width in self.radial_mlp):
+            raise ValueError(f"radial_mlp widths must be >= 1, got {self.radial_mlp}")
+        problems = mace_option_problems(self.lmax, self.max_ell, self.correlation, self.num_interactions)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+@dataclass(frozen=True)
+class MACEGeometry:
+    """Per-forward inputs shared by every layer.
+
+    Attributes:
+        node_attrs: One-hot species, (n_atoms, n_species).
+        edge_index: MACE's message edges (sender, receiver), (2, n_edges).
+        edge_attrs: Spherical harmonics of ``pos[receiver] - pos[sender]`` (e3nn frame),
+            (n_edges, (max_ell + 1)^2).
+        edge_feats: MACE's radial embedding times its cutoff envelope, (n_edges, num_radial).
+        pair_index: The graph's ``pair_index`` (i, j), (2, n_pairs).
+        pair_sh: Spherical harmonics of ``pos_j - pos_i`` (e3nn frame), (n_pairs, sh dim).
+        pair_radial: Gaussian basis of the pair distances, (n_pairs, num_radial).
+        pair_envelope: Cosine cutoff at ``pair_cutoff`` (ones when None), (n_pairs,).
+    """
+
+    node_attrs: torch.Tensor
+    edge_index: torch.Tensor
+    edge_attrs: torch.Tensor
+    edge_feats: torch.Tensor
+    pair_index: torch.Tensor
+    pair_sh: torch.Tensor
+    pair_radial: torch.Tensor
+    pair_envelope: torch.Tensor
+
+
+@dataclass
+class MACEState:
+    """Features between MACE layers (mutable: see :meth:`MACEFeaturizer.forward_blocks`).
+
+    Attributes:
+        geometry: The per-forward geometry.
+        node: The latest node features (n_atoms, dim): the species embedding
+            (``channels x 0e``) before the first layer, then the last layer's output
+            (irreps ``hidden_irreps``). The next layer reads this.
+        previous: Outputs of the earlier layers (as they were when the next layer ran).
+        layer: Number of layers applied so far.
+    """
+
+    geometry: MACEGeometry
+    node: torch.Tensor
+    previous: list[torch.Tensor] = field(default_factory=list)
+    layer: int = 0
+
+
+@contextmanager
+def _building(dtype: torch.dtype) -> Iterator[None]:
+    """Default dtype ``dtype`` and no TorchScript chatter while e3nn/MACE modules are built."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The TorchScript type system", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated", category=DeprecationWarning)
+            yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def import_mace_modules() -> Any:
+    """Import ``mace.modules`` and undo mace's process-wide ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``.
+
+    mace's import-time notice (no cuequivariance acceleration) is kept off stdout.
+
+    Raises:
+        HamkitError: mace-torch is not installed.
+    """
+    key = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
+    before = os.environ.get(key)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import mace.modules as modules
+    except ImportError as error:
+        raise HamkitError(f"the mace featurizer needs mace-torch (pip install mace-torch): {error}") from None
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+    return modules
+
+
+class MACEFeaturizer(Featurizer):
+    """MACE (mace-torch) node features with self and pair output layers for Hamiltonian heads.
+
+    Build with ``MACEFeaturizer.from_config(MACEFeaturizer.Config(...), BuildContext(...))``:
+    the context's ``species`` (or basis elements) fixes MACE's one-hot elements, its
+    ``basis`` the default ``out_lmax`` and its ``dtype`` the parameter dtype. After building,
+    ``node_irreps`` and ``pair_irreps`` hold ``out_channels x`` every degree 0..``out_lmax``
+    (all even for ``symmetry="so3"``, both parities for ``"o3"``), ``hidden_irreps`` MACE's
+    hidden irreps, ``mace`` the ``mace.modules.MACE`` instance and ``pair_cutoff`` the pair
+    range the graphs should be built with (None: all pairs).
+
+    Layer-by-layer use (e.g. TraceGrad after each layer): ``blocks`` lists MACE's
+    (interaction, product) pairs; :meth:`forward_blocks` yields the live :class:`MACEState`
+    after each; assigning ``state.node`` changes what the next layer sees; :meth:`features`
+    turns the final state into ``EquivariantFeatures``. ``forward(graph)`` is exactly
+    ``features(last state of forward_blocks(graph))``.
+    """
+
+    name: ClassVar[str] = "mace"
+    Config: ClassVar[type[ComponentConfig]] = MACEConfig
+
+    def __init__(
+        self, config: MACEConfig, species: tuple[int, ...] = (), basis_max_l: int | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        """Build MACE and the output layers.
+
+        Args:
+            config: Options.
+            species: Atomic numbers MACE embeds (required, non-empty).
+            basis_max_l: Highest shell degree of the orbital basis, for the default ``out_lmax``.
+            dtype: Parameter dtype.
+
+        Raises:
+            HamkitError: Impossible options (also when ``config`` bypassed validation) or
+                no species.
+        """
+        super().__init__()
+        problems = mace_option_problems(config.lmax, config.max_ell, config.correlation, config.num_interactions)
+        if problems:
+            raise HamkitError("mace featurizer: " + "; ".join(problems))
+        species = tuple(sorted(set(int(z) for z in species)))
+        if not species:
+            raise HamkitError("mace featurizer: no elements to embed (BuildContext.species and basis are empty)")
+        bad = [z for z in species if not 1 <= z <= MAX_ATOMIC_NUMBER]
+        if bad:
+            raise HamkitError(f"mace featurizer: invalid atomic numbers {bad}")
+        self.config = config
+        self.species = species
+        self.pair_cutoff = config.pair_cutoff
+        out_lmax = config.out_lmax
+        if out_lmax is None:
+            out_lmax = max(config.lmax, 2 * basis_max_l) if basis_max_l is not None else config.lmax
+        self.out_lmax = out_lmax
+        self.pair_sh_lmax = config.max_ell if config.pair_sh_lmax is None else config.pair_sh_lmax
+        symmetry = config.symmetry
+        self.hidden_irreps = degree_irreps(config.channels, config.lmax, symmetry)
+        out_irreps = degree_irreps(config.out_channels or config.channels, out_lmax, symmetry)
+        self.node_irreps = self.pair_irreps = str(out_irreps)
+        self.pair_sh_irreps = sh_irreps(self.pair_sh_lmax, symmetry)
+        features_in = self.hidden_irreps * (config.num_interactions if config.node_layers == "all" else 1)
+        self.features_irreps = o3.Irreps(features_in)
+
+        lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
+        lookup[list(species)] = torch.arange(len(species))
+        self.register_buffer("species_lookup", lookup, persistent=False)
+        self.register_buffer("scalar_index", scalar_indices(self.features_irreps), persistent=False)
+
+        with _building(torch.float64):
+            self.mace = self._build_mace(config, species)
+            self.norm = DegreeRMSNorm(self.features_irreps) if config.feature_norm == "rms" else torch.nn.Identity()
+            bottleneck = degree_irreps(config.bottleneck, config.lmax, symmetry)
+            self.self_features = SelfFeatures(self.features_irreps, out_irreps, bottleneck)
+            self.pair_features = PairFeatures(
+                self.features_irreps, out_irreps, bottleneck, self.pair_sh_irreps,
+                int(self.scalar_index.numel()), config.num_radial, config.pair_hidden,
+            )
+        self.pair_radial = GaussianBasis(
+            config.num_radial, config.pair_cutoff if config.pair_cutoff is not None else config.cutoff
+        )
+        # float64 masters of every constant buffer (CG tables, MACE's U matrices): restored
+        # by _apply when the module is cast back to float64 after a float32 cast.
+        self._constant_masters = {
+            name: buffer.detach().clone()
+            for name, buffer in self.named_buffers()
+            if buffer.dtype == torch.float64
+        }
+        self.to(dtype)
+
+    @staticmethod
+    def _build_mace(config: MACEConfig, species: tuple[int, ...]) -> torch.nn.Module:
+        modules = import_mace_modules()
+        import numpy as np
+
+        model = modules.MACE(
+            r_max=config.cutoff,
+            num_bessel=config.num_radial,
+            num_polynomial_cutoff=config.num_polynomial_cutoff,
+            max_ell=config.max_ell,
+            interaction_cls=modules.RealAgnosticResidualInteractionBlock,
+            interaction_cls_first=modules.RealAgnosticInteractionBlock,
+            num_interactions=config.num_interactions,
+            num_elements=len(species),
+            hidden_irreps=degree_irreps(config.channels, config.lmax, config.symmetry),
+            MLP_irreps=o3.Irreps("16x0e"),
+            atomic_energies=np.zeros(len(species)),
+            avg_num_neighbors=config.avg_num_neighbors,
+            atomic_numbers=list(species),
+            correlation=config.correlation,
+            gate=torch.nn.functional.silu,
+            radial_MLP=list(config.radial_mlp),
+            radial_type=config.radial_type,
+            use_so3=config.symmetry == "so3",
+            keep_last_layer_irreps=True,
+        )
+        model.readouts = torch.nn.ModuleList()  # energy readouts: unused parameters
+        return model
+
+    @classmethod
+    def from_config(cls, config: ComponentConfig, context: BuildContext) -> "MACEFeaturizer":
+        """Build from options and context.
+
+        Args:
+            config: A :class:`MACEConfig`.
+            context: ``species`` (or ``basis.elements``) sets MACE's elements; ``basis``
+                (when given) the default ``out_lmax``; ``dtype`` the parameter dtype.
+
+        Returns:
+            The featurizer, parameters in ``context.dtype``.
+        """
+        assert isinstance(config, MACEConfig)
+        species = tuple(context.species) or (
+            tuple(context.basis.elements) if context.basis is not None else ()
+        )
+        basis_max_l = context.basis.max_l if context.basis is not None else None
+        return cls(config, species, basis_max_l, getattr(torch, context.dtype))
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> "MACEFeaturizer":
+        super()._apply(fn, *args, **kwargs)
+        masters = getattr(self, "_constant_masters", None)
+        if masters:
+            with torch.no_grad():
+                for name, master in masters.items():
+                    buffer = self.get_buffer(name)
+                    if buffer.dtype == torch.float64:
+                        buffer.copy_(master.to(buffer.device))
+        return self
+
+    # ------------------------------------------------------------------ running
+    @property
+    def dtype(self) -> torch.dtype:
+        """Parameter dtype."""
+        return next(self.mace.parameters()).dtype
+
+    @property
+    def blocks(self) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
+        """MACE's layers: ``(interaction, product)`` module pairs, in order."""
+        return list(zip(self.mace.interactions, self.mace.products))
+
+    def node_attributes(self, graph: Any) -> torch.Tensor:
+        """One-hot species (n_atoms, n_species) in the parameter dtype.
+
+        Raises:
+            HamkitError: An element MACE was not built for.
+        """
+        z = graph.z.long()
+        index = self.species_lookup[z.clamp(0, MAX_ATOMIC_NUMBER)]
+        if bool((index < 0).any()) or bool((z > MAX_ATOMIC_NUMBER).any()):
+            unknown = sorted(set(z[(index < 0) | (z > MAX_ATOMIC_NUMBER)].tolist()))
+            raise HamkitError(
+                f"mace: element(s) Z={unknown} are not in the embedding (built for Z={list(self.species)})"
+            )
+        return torch.nn.functional.one_hot(index, len(self.species)).to(self.dtype)
+
+    def _batch(self, graph: Any) -> torch.Tensor:
+        batch = getattr(graph, "batch", None)
+        if batch is None:
+            return torch.zeros(graph.z.shape[0], dtype=torch.long, device=graph.z.device)
+        return batch.long()
+
+    def mace_inputs(self, graph: Any) -> dict[str, torch.Tensor]:
+        """The PyG-style batch dict ``mace.modules.MACE.forward`` accepts, for this graph.
+
+        Positions are a fresh tensor in e3nn's (y, z, x) frame (MACE.forward sets
+        ``requires_grad`` on it), shifts and cells zero (open boundaries).
+        """
+        pos = to_e3nn_frame(graph.pos.to(self.dtype)).clone()
+        batch = self._batch(graph)
+        edge_index = radius_edges(pos, batch, self.config.cutoff)
+        n_graphs = int(batch.max()) + 1 if batch.numel() else 0
+        ptr = torch.cat([batch.new_zeros(1), torch.cumsum(torch.bincount(batch, minlength=n_graphs), 0)])
+        return {
+            "positions": pos,
+            "edge_index": edge_index,
+            "shifts": pos.new_zeros(edge_index.shape[1], 3),
+            "unit_shifts": pos.new_zeros(edge_index.shape[1], 3),
+            "cell": pos.new_zeros(n_graphs, 3, 3),
+            "node_attrs": self.node_attributes(graph),
+            "batch": batch,
+            "ptr": ptr,
+        }
+
+    def geometry(self, graph: Any) -> MACEGeometry:
+        """Species, message edges and pair geometry of a (batched) graph.
+
+        Args:
+            graph: Needs ``z`` (n_atoms,), ``pos`` (n_atoms, 3) Angstrom, ``pair_index``
+                (2, n_pairs) and, when batched, ``batch``.
+        """
+        node_attrs = self.node_attributes(graph)
+        pos = to_e3nn_frame(graph.pos.to(self.dtype))
+        edge_index = radius_edges(pos, self._batch(graph), self.config.cutoff)
+        sender, receiver = edge_index
+        vectors = pos[receiver] - pos[sender]
+        lengths = vectors.norm(dim=-1, keepdim=True)
+        edge_feats, edge_cutoff = self.mace.radial_embedding(
+            lengths, node_attrs, edge_index, self.mace.atomic_numbers
+        )
+        if edge_cutoff is not None:  # MACE built with apply_cutoff=False: not the case here
+            edge_feats = edge_feats * edge_cutoff
+        pair_index = graph.pair_index.long()
+        pair_vectors = pos[pair_index[1]] - pos[pair_index[0]]
+        pair_distance = pair_vectors.norm(dim=-1)
+        return MACEGeometry(
+            node_attrs=node_attrs,
+            edge_index=edge_index,
+            edge_attrs=self.mace.spherical_harmonics(vectors),
+            edge_feats=edge_feats,
+            pair_index=pair_index,
+            pair_sh=o3.spherical_harmonics(
+                list(range(self.pair_sh_lmax + 1)), pair_vectors, normalize=True, normalization="component"
+            ),
+            pair_radial=self.pair_radial(pair_distance),
+            pair_envelope=(
+                torch.ones_like(pair_distance) if self.pair_cutoff is None
+                else cosine_envelope(pair_distance, self.pair_cutoff)
+            ),
+        )
+
+    def initial_state(self, graph: Any) -> MACEState:
+        """State before the first layer: MACE's species embedding (``channels x 0e``)."""
+        geometry = self.geometry(graph)
+        return MACEState(geometry=geometry, node=self.mace.node_embedding(geometry.node_attrs))
+
+    def induction_points(self) -> list[InductionPoint]:
+        """TraceGrad acts on the node features after every MACE layer but the last (the last
+        one feeds the output layers, which the model's output stages cover)."""
+        return [InductionPoint(k, "node", str(self.hidden_irreps)) for k in range(len(self.blocks) - 1)]
+
+    def forward_blocks(self, graph: Any) -> Iterator[MACEState]:
+        """Run MACE layer by layer, yielding the live state after each layer.
+
+        Args:
+            graph: As for :meth:`forward`.
+
+        Yields:
+            :class:`MACEState` after layer 1, 2, ..., ``num_interactions`` (``state.layer``);
+            its ``node`` has irreps ``hidden_irreps``. Assigning ``state.node`` before asking
+            for the next layer changes what that layer receives.
+        """
+        state = self.initial_state(graph)
+        geometry = state.geometry
+        for index, (interaction, product) in enumerate(self.blocks):
+            node, skip = interaction(
+                node_attrs=geometry.node_attrs,
+                node_feats=state.node,
+                edge_attrs=geometry.edge_attrs,
+                edge_feats=geometry.edge_feats,
+                edge_index=geometry.edge_index,
+                cutoff=None,
+                first_layer=index == 0,
+            )
+            node = product(node_feats=node, sc=skip, node_attrs=geometry.node_attrs)
+            previous = state.previous + ([state.node] if state.layer > 0 else [])
+            state = MACEState(geometry=geometry, node=node, previous=previous, layer=state.layer + 1)
+            yield state
+
+    def features(self, state: MACEState) -> EquivariantFeatures:
+        """Output features from a state (the final one when ``node_layers="all"``).
+
+        Returns:
+            ``node`` (n_atoms, dim) on-site features, ``pair`` (n_pairs, dim) features of the
+            geometry's ``pair_index``; both with irreps ``node_irreps``.
+        """
+        if self.config.node_layers == "all":
+            if state.layer != len(self.mace.interactions):
+                raise HamkitError(
+                    f"mace: node_layers='all' needs the final state (layer {len(self.mace.interactions)}), "
+                    f"got layer {state.layer}"
+                )
+            h = torch.cat([*state.previous, state.node], dim=-1)
+        else:
+            if state.layer == 0:
+                raise HamkitError("mace: features need at least one MACE layer (state.layer == 0)")
+            h = state.node
+        h = self.norm(h)
+        geometry = state.geometry
+        return EquivariantFeatures(
+            node=self.self_features(h),
+            pair=self.pair_features(
+                h, h[:, self.scalar_index], geometry.pair_index, geometry.pair_sh,
+                geometry.pair_radial, geometry.pair_envelope,
+            ),
+            pair_index=geometry.pair_index,
+            node_irreps=self.node_irreps,
+            pair_irreps=self.pair_irreps,
+        )
+
+    def forward(self, graph: Any) -> EquivariantFeatures:
+        """Equivariant features of a (batched) graph.
+
+        Args:
+            graph: ``z`` (n_atoms,), ``pos`` (n_atoms, 3) Angstrom in (x, y, z),
+                ``pair_index`` (2, n_pairs) ordered pairs, ``batch`` when batched.
+
+        Returns:
+            ``node`` (n_atoms, dim), ``pair`` (n_pairs, dim) in ``pair_index`` order; irreps
+            ``node_irreps`` = ``pair_irreps``; they transform with e3nn's ``D(P R P^T)``
+            under ``pos -> R pos`` (P: the (y, z, x) permutation).
+        """
+        state = None
+        for state in self.forward_blocks(graph):
+            pass
+        assert state is not None
+        return self.features(state)
