@@ -35,12 +35,15 @@ class BuildContext:
         dtype: Parameter dtype name, ``"float32"`` or ``"float64"``.
         declared: What upstream components declared (e.g. ``"node_irreps"``),
             filled by the assembler as it builds the chain.
+        statistics: Training-set statistics (e.g. ``"onsite_mean"``: element -> mean
+            on-site block); empty when a model is rebuilt from a checkpoint.
     """
 
     species: tuple[int, ...] = ()
     basis: Any = None
     dtype: str = "float32"
     declared: dict[str, Any] = field(default_factory=dict)
+    statistics: dict[str, Any] = field(default_factory=dict)
 
 
 class Component:

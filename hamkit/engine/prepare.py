@@ -12,6 +12,7 @@ from hamkit.components import BuildContext, Dataset
 from hamkit.data.graph import labelled_graph
 from hamkit.engine.progress import track
 from hamkit.engine.splits import make_split
+from hamkit.model.baseline import mean_onsite_blocks
 from hamkit.recipe import ResolvedRecipe
 
 
@@ -41,9 +42,20 @@ def prepare_data(recipe: ResolvedRecipe) -> PreparedData:
     return PreparedData(dataset, make_split(sizes, recipe.sections.data.split))
 
 
-def build_context(dataset: Dataset, dtype: str) -> BuildContext:
-    """What the data decides for the model: species, basis, dtype."""
-    return BuildContext(species=tuple(dataset.basis.elements), basis=dataset.basis, dtype=dtype)
+def build_context(dataset: Dataset, dtype: str, train_indices: Sequence[int] | None = None) -> BuildContext:
+    """What the data decides for the model: species, basis, dtype, and training statistics.
+
+    Args:
+        dataset: The dataset.
+        dtype: Parameter dtype name.
+        train_indices: Records the statistics come from (none: no statistics).
+    """
+    statistics = {}
+    if train_indices is not None:
+        records = (dataset[int(i)] for i in train_indices)
+        statistics["onsite_mean"] = mean_onsite_blocks(records, dataset.basis)
+    return BuildContext(species=tuple(dataset.basis.elements), basis=dataset.basis, dtype=dtype,
+                        statistics=statistics)
 
 
 def make_graphs(dataset: Dataset, indices: Sequence[int], cutoff: float | None, label: str) -> list[Data]:

@@ -111,7 +111,7 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
     torch.manual_seed(train.seed)
     device = pick_device(train.device, distributed)
     data = prepare_data(recipe)
-    context = build_context(data.dataset, train.dtype)
+    context = build_context(data.dataset, train.dtype, data.splits["train"])
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     cutoff = getattr(model.featurizer, "pair_cutoff", None)

@@ -20,6 +20,7 @@ from torch import nn
 from hamkit.components import BuildContext, Featurizer, Head, Inducer, InvariantEncoder
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.trace_labels import max_subblocks
+from hamkit.model.baseline import OnsiteBaseline
 from hamkit.errors import HamkitError
 from hamkit.recipe import ResolvedComponent, ResolvedRecipe
 from hamkit.recipe.validate import origin_of
@@ -63,8 +64,10 @@ class HamiltonianModel(nn.Module):
 
     def __init__(self, featurizer: Featurizer, node_stage: InductionStage,
                  pair_stage: InductionStage, head: Head,
-                 block_stages: dict[str, InductionStage] | None = None) -> None:
+                 block_stages: dict[str, InductionStage] | None = None,
+                 baseline: OnsiteBaseline | None = None) -> None:
         super().__init__()
+        self.baseline = baseline
         self.featurizer = featurizer
         self.node_stage = node_stage
         self.pair_stage = pair_stage
@@ -96,6 +99,8 @@ class HamiltonianModel(nn.Module):
         node, node_traces = self.node_stage(features.node)
         pair, pair_traces = self.pair_stage(features.pair)
         prediction = dict(self.head(replace(features, node=node, pair=pair), graph))
+        if self.baseline is not None:
+            prediction["hamiltonian"] = self.baseline(prediction["hamiltonian"], graph)
         for key, traces in (("node_traces", node_traces), ("pair_traces", pair_traces)):
             if traces is not None:
                 prediction[key] = traces
@@ -146,8 +151,11 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
                 recipe, context, point.irreps, decode_traces=False
             )
     head = _build(recipe.component("model", "head"), context)
+    baseline = None
+    if recipe.sections.model.onsite_baseline and context.basis is not None:
+        baseline = OnsiteBaseline(context.basis, context.statistics.get("onsite_mean"))
     dtype = getattr(torch, context.dtype)
-    return HamiltonianModel(featurizer, node_stage, pair_stage, head, block_stages).to(dtype)
+    return HamiltonianModel(featurizer, node_stage, pair_stage, head, block_stages, baseline).to(dtype)
 
 
 def _build_stage(

@@ -79,6 +79,11 @@ class ModelSection(_Section):
         description="Equivariance inducer (TraceGrad's gradient; none for a base model).",
     )
     head: ComponentEntry = Field(description="Hamiltonian head.")
+    onsite_baseline: bool = Field(
+        True,
+        description="Add each element's mean on-site block (its rotation-invariant part, from "
+        "the training set) to the prediction, so the network learns the residual.",
+    )
     induce_after_blocks: bool = Field(
         True,
         description="Also apply the encoder + inducer after each backbone block, where the "

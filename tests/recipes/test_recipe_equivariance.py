@@ -27,7 +27,7 @@ def test_recipe_model_is_equivariant_in_float64(path):
     torch.manual_seed(0)
     recipe = load_recipe(path, registry=load_plugins(environ={}).registry)
     dataset = open_dataset(recipe)
-    model = build_model(recipe, build_context(dataset, "float64"))
+    model = build_model(recipe, build_context(dataset, "float64", range(len(dataset))))
     smallest = min(range(len(dataset)), key=lambda i: dataset[i].structure.n_atoms)
     graph = labelled_graph(dataset[smallest], dataset.basis, getattr(model.featurizer, "pair_cutoff", None))
     model.eval()
