@@ -15,12 +15,17 @@ def collate(graphs: Sequence[Data], dtype: torch.dtype, device: torch.device) ->
         dtype: Floating dtype of the model.
         device: Where the model lives.
     """
-    batch = Batch.from_data_list(list(graphs))
+    return to_model(Batch.from_data_list(list(graphs)), dtype, device)
+
+
+def to_model(batch: Batch, dtype: torch.dtype, device: torch.device) -> Batch:
+    """Floating tensors to the model's dtype; everything to its device (non-blocking from
+    pinned memory)."""
     for key in batch.keys():
         value = batch[key]
         if isinstance(value, torch.Tensor) and value.is_floating_point():
             batch[key] = value.to(dtype)
-    return batch.to(device)
+    return batch.to(device, non_blocking=True)
 
 
 def targets_of(batch: Batch) -> dict[str, torch.Tensor]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch_geometric.data import Data
 
 from hamkit.components import BuildContext, Dataset
@@ -64,3 +65,24 @@ def make_graphs(dataset: Dataset, indices: Sequence[int], cutoff: float | None, 
         labelled_graph(dataset[int(index)], dataset.basis, cutoff)
         for index in track(indices, f"building {label} graphs")
     ]
+
+
+class LazyGraphs(torch.utils.data.Dataset):
+    """Graphs built on demand (in DataLoader workers), for data too large to keep in memory.
+
+    Args:
+        dataset: The dataset component (must be picklable for worker processes).
+        indices: Record indices, in graph order.
+        cutoff: Pair cutoff in Angstrom (None: all pairs).
+    """
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int], cutoff: float | None) -> None:
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+        self.cutoff = cutoff
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> Data:
+        return labelled_graph(self.dataset[self.indices[position]], self.dataset.basis, self.cutoff)

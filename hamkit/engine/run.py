@@ -32,7 +32,7 @@ from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.evaluation import metrics_of, predicted_matrices
 from hamkit.engine.objective import Objective
 from hamkit.engine.plots import plot_learning_curves, plot_orbital_energies
-from hamkit.engine.prepare import build_context, make_graphs, prepare_data
+from hamkit.engine.prepare import LazyGraphs, build_context, make_graphs, prepare_data
 from hamkit.engine.trainer import LoopState, Trainer
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
@@ -115,7 +115,9 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     cutoff = getattr(model.featurizer, "pair_cutoff", None)
-    graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("train", "val", "test")}
+    graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("val", "test")}
+    graphs["train"] = (LazyGraphs(data.dataset, data.splits["train"], cutoff) if train.num_workers
+                       else make_graphs(data.dataset, data.splits["train"], cutoff, "train"))
 
     callbacks: list[cb.Callback] = []
     if distributed.is_main:

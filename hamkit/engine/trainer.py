@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 
-from hamkit.engine.batches import collate, targets_of
+from hamkit.engine.batches import collate, targets_of, to_model
 from hamkit.engine.checkpoint import CHECKPOINT_VERSION, restore_rng_state, rng_state
 from hamkit.engine.data_order import batch_indices, shard
 from hamkit.engine.distributed import DistributedContext
@@ -111,6 +112,8 @@ class Trainer:
                     if train.ema_decay else None)
         self.state = LoopState()
         self.stop_reason = ""
+        self._loader = None
+        self._loader_start = -1
 
     @property
     def evaluation_model(self) -> torch.nn.Module:
@@ -121,10 +124,30 @@ class Trainer:
         """Ask the loop to end after the current step."""
         self.stop_reason = reason
 
-    def _batch(self, batch_number: int):
+    def _local_indices(self, batch_number: int) -> tuple[np.ndarray, int]:
         indices = batch_indices(batch_number, len(self.train_graphs), self.train.batch_size, self.train.seed)
-        local = shard(indices, self.distributed.rank, self.distributed.world_size)
-        return collate([self.train_graphs[i] for i in local], self.dtype, self.device), len(indices)
+        return shard(indices, self.distributed.rank, self.distributed.world_size), len(indices)
+
+    def _batch(self, batch_number: int):
+        """Micro-batch ``batch_number`` on the device, and the global batch size."""
+        local, global_size = self._local_indices(batch_number)
+        if self.train.num_workers == 0:
+            return collate([self.train_graphs[i] for i in local], self.dtype, self.device), global_size
+        if self._loader is None or self._loader_start != batch_number:
+            self._start_loader(batch_number)
+        self._loader_start += 1
+        return to_model(next(self._loader), self.dtype, self.device), global_size
+
+    def _start_loader(self, first_batch: int) -> None:
+        """Worker processes building the batches from ``first_batch`` on, in step order."""
+        total = self.train.steps * self.train.accumulate
+        sampler = [self._local_indices(number)[0].tolist() for number in range(first_batch, total)]
+        loader = torch.utils.data.DataLoader(
+            self.train_graphs, batch_sampler=sampler, num_workers=self.train.num_workers,
+            collate_fn=Batch.from_data_list, pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+        self._loader, self._loader_start = iter(loader), first_batch
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast of the forward pass when the recipe asks for it."""

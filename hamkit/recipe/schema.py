@@ -128,6 +128,11 @@ class TrainSection(_Section):
         5, ge=1, description="Consecutive non-finite losses/gradients tolerated before stopping."
     )
     log_every: int = Field(10, ge=1, description="Write a metrics line every N steps.")
+    num_workers: int = Field(
+        0, ge=0,
+        description="0: build every graph once and keep it in memory; N > 0: N DataLoader worker "
+        "processes build training graphs on the fly (large data; pinned memory on GPU).",
+    )
     autocast: Literal["none", "bf16"] = Field(
         "none", description="bf16 autocast of the forward pass (for GPUs; parameters stay in dtype)."
     )

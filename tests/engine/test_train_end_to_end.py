@@ -96,3 +96,19 @@ def test_non_finite_steps_are_skipped_then_stop_with_the_last_good_checkpoint(tm
     rows = [json.loads(line) for line in (tmp_path / "nan" / "metrics.jsonl").read_text().splitlines()]
     skipped = [row for row in rows if row["kind"] == "train" and row["skipped"] == 1.0]
     assert len(skipped) >= 1
+
+
+def test_dataloader_workers_give_the_same_training_as_in_memory_graphs(tmp_path, quickstart):
+    from hamkit.engine.run import run_training
+
+    settings = [*TINY, "train.dtype=float64", "train.steps=4", "train.log_every=1", "train.device=cpu"]
+    memory = run_training(load_recipe(quickstart, settings), tmp_path / "memory", show_progress=False)
+    workers = run_training(load_recipe(quickstart, [*settings, "train.num_workers=2"]), tmp_path / "workers",
+                           show_progress=False)
+
+    def losses(run):
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        return [row["loss"] for row in rows if row["kind"] == "train"]
+
+    assert losses(tmp_path / "memory") == losses(tmp_path / "workers")
+    assert memory.metrics == workers.metrics
