@@ -189,11 +189,15 @@ def dataset_info(path: str, format_name: str | None = None) -> dict[str, Any]:
 
 
 def _resolve(path: str) -> Path:
-    if path.startswith("embedded:"):
-        from hamkit_plugins.datasets.embedded import resolve_path
+    """A file path; ``embedded:<name>`` is resolved by the ``hamkit`` dataset plugin that ships it."""
+    if not path.startswith("embedded:"):
+        return Path(path)
+    from hamkit.plugin_host import get_host
 
-        return resolve_path(path)
-    return Path(path)
+    if "hamkit" not in get_host().registry.names("dataset"):
+        raise HamkitError(f"{path}: embedded data ships with the 'datasets' plugin, which is not "
+                          "loaded (check HAMKIT_PLUGINS / HAMKIT_DISABLE_PLUGINS)")
+    return Path(_open_source(path, "hamkit", None).path)
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -63,3 +63,15 @@ class Featurizer(nn.Module, Component):
     def features(self, state: Any) -> EquivariantFeatures:  # pragma: no cover - optional
         """The output features from the state after the last block."""
         raise NotImplementedError(f"featurizer '{self.name}' does not run block by block")
+
+    def run_blocks(self, graph: Any) -> EquivariantFeatures:
+        """:meth:`features` of the state after the last of :meth:`forward_blocks`.
+
+        Featurizers made of blocks can implement ``forward`` as ``return self.run_blocks(graph)``.
+        """
+        state = None
+        for state in self.forward_blocks(graph):
+            pass
+        if state is None:
+            raise RuntimeError(f"featurizer '{self.name}' yielded no block state")
+        return self.features(state)

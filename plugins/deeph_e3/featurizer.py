@@ -343,8 +343,4 @@ class DeepHE3Featurizer(Featurizer):
             ``node`` (n_atoms, dim) on-site features with irreps ``node_irreps``, ``pair``
             (n_pairs, dim) features of the pairs in ``pair_index`` order with ``pair_irreps``.
         """
-        state = None
-        for state in self.forward_blocks(graph):
-            pass
-        assert state is not None
-        return self.features(state)
+        return self.run_blocks(graph)

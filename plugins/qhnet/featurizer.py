@@ -291,8 +291,4 @@ class QHNetFeaturizer(Featurizer):
             ``node`` (n_atoms, dim) on-site features, ``pair`` (n_pairs, dim) features of the
             graph's pairs in ``pair_index`` order; irreps ``hidden x (0e + ... + lmax e)``.
         """
-        state = None
-        for state in self.forward_blocks(graph):
-            pass
-        assert state is not None
-        return self.features(state)
+        return self.run_blocks(graph)
