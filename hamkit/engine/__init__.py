@@ -1,0 +1,1 @@
+"""The shared training engine: data preparation, the training loop, checkpoints, evaluation."""
