@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -96,7 +97,8 @@ def _orbital_energies(matrices, n_lowest: int = 12) -> tuple[list[np.ndarray], l
 
 
 def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
-                 distributed: DistributedContext | None = None, show_progress: bool = True) -> RunResult:
+                 distributed: DistributedContext | None = None, show_progress: bool = True,
+                 extra_callbacks: Sequence[cb.Callback] = ()) -> RunResult:
     """Train (or resume) the recipe's model, then evaluate on the test split.
 
     Args:
@@ -105,6 +107,7 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
         resume: Continue from ``run_dir/checkpoints/last.pt``.
         distributed: Rank and world size (default: one process).
         show_progress: Draw the progress bar.
+        extra_callbacks: More callbacks, run after the built-in ones (e.g. a wall-time limit).
     """
     distributed = distributed or DistributedContext()
     train = recipe.sections.train
@@ -136,6 +139,7 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
             callbacks.append(cb.ProgressCallback())
     if train.early_stopping:
         callbacks.append(cb.EarlyStopping(train.early_stopping))
+    callbacks += list(extra_callbacks)
 
     trainer = Trainer(model, objective, graphs["train"], graphs["val"], train, device, callbacks, distributed)
     if resume:

@@ -9,7 +9,7 @@ import pytest
 from hamkit.plugin_host import load_plugins
 from hamkit.recipe import load_recipe
 
-RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").rglob("*.yaml"))
+RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
 
 
 def test_there_are_recipes():

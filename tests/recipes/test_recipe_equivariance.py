@@ -19,7 +19,7 @@ from hamkit.plugin_host import load_plugins
 from hamkit.recipe import load_recipe
 from hamkit.testing.equivariance import assert_hamiltonian_equivariant, assert_hamiltonian_symmetric
 
-RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").rglob("*.yaml"))
+RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
