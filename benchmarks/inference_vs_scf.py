@@ -26,74 +26,18 @@ import json
 import os
 import platform
 import statistics
-import time
 
-import numpy as np
 import torch
 
 import hamkit  # noqa: F401 - before e3nn
-from hamkit.data.structure_files import NamedStructure
-from hamkit.engine.inference import predict_matrices
-from hamkit.engine.pyscf_bridge import canonical_overlap, model_molecule
+from hamkit.bench import scf as _scf
+from hamkit.bench.scf import inference_seconds, pick_molecules  # noqa: F401 - the logic lives in hamkit.bench
 from hamkit.engine.restore import TrainedModel, load_trained_model
-from hamkit.physics.eigen import solve_generalized_eigen
-from hamkit_plugins.datasets.hamkit_store import open_dataset
 
 
-def _clock(device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
-def inference_seconds(trained: TrainedModel, item: NamedStructure, repeats: int) -> dict[str, float]:
-    """Median seconds of forward, overlap and eigensolve for one molecule."""
-    runs: dict[str, list[float]] = {"forward": [], "overlap": [], "eigensolve": []}
-    for attempt in range(repeats + 1):
-        start = _clock(trained.device)
-        graph = trained.graph(item.structure, item.name)
-        [hamiltonian] = predict_matrices(trained, [graph], batch_size=1)
-        forward_done = _clock(trained.device)
-        overlap = canonical_overlap(model_molecule(item.structure, trained.basis), item.structure, trained.basis)
-        overlap_done = time.perf_counter()
-        solve_generalized_eigen(hamiltonian, overlap)
-        solved = time.perf_counter()
-        if attempt:  # the first pass warms caches up
-            runs["forward"].append(forward_done - start)
-            runs["overlap"].append(overlap_done - forward_done)
-            runs["eigensolve"].append(solved - overlap_done)
-    medians = {key: statistics.median(values) for key, values in runs.items()}
-    medians["total"] = sum(medians.values())
-    return medians
-
-
-def scf_seconds(trained: TrainedModel, item: NamedStructure, xc: str) -> dict[str, float]:
+def scf_seconds(trained: TrainedModel, item, xc: str) -> dict:
     """Wall seconds and cycles of one PySCF RKS run from the 'minao' guess."""
-    from pyscf import dft
-
-    mol = model_molecule(item.structure, trained.basis, closed_shell=True)
-    start = time.perf_counter()
-    solver = dft.RKS(mol)
-    solver.xc = xc
-    solver.conv_tol = 1e-9
-    solver.verbose = 0
-    solver.kernel()
-    return {"seconds": time.perf_counter() - start, "cycles": int(solver.cycles),
-            "converged": bool(solver.converged)}
-
-
-def pick_molecules(path: str, count: int) -> list[NamedStructure]:
-    """``count`` records spread evenly over the sizes of a hamkit store."""
-    dataset = open_dataset(path)
-    sizes = np.array([dataset[i].structure.n_atoms for i in range(len(dataset))])
-    order = np.argsort(sizes, kind="stable")
-    chosen = order[np.unique(np.linspace(0, len(order) - 1, min(count, len(order))).round().astype(int))]
-    items = []
-    for index in chosen:
-        record = dataset[int(index)]
-        name = record.extras.get("name") or record.extras.get("smiles") or record.key
-        items.append(NamedStructure(str(name), record.structure))
-    return items
+    return _scf.scf_seconds(item.structure, trained.basis, xc)
 
 
 def main() -> None:
