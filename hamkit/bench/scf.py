@@ -59,9 +59,9 @@ def inference_seconds(trained: Any, item: Any, repeats: int) -> dict[str, float]
 def pick_molecules(path: str, count: int) -> list[Any]:
     """``count`` records (as ``NamedStructure``) spread evenly over the sizes of a hamkit store."""
     from hamkit.data.structure_files import NamedStructure
-    from hamkit_plugins.datasets.hamkit_store import open_dataset
+    from hamkit.engine.prepare import open_dataset_file
 
-    dataset = open_dataset(path)
+    dataset = open_dataset_file(path)
     sizes = np.array([dataset[i].structure.n_atoms for i in range(len(dataset))])
     order = np.argsort(sizes, kind="stable")
     chosen = order[np.unique(np.linspace(0, len(order) - 1, min(count, len(order))).round().astype(int))]

@@ -13,6 +13,7 @@ from hamkit.components import BuildContext, Dataset
 from hamkit.data.graph import labelled_graph
 from hamkit.engine.progress import track
 from hamkit.engine.splits import make_split
+from hamkit.errors import HamkitError
 from hamkit.model.baseline import mean_onsite_blocks
 from hamkit.recipe import ResolvedRecipe
 
@@ -86,3 +87,19 @@ class LazyGraphs(torch.utils.data.Dataset):
 
     def __getitem__(self, position: int) -> Data:
         return labelled_graph(self.dataset[self.indices[position]], self.dataset.basis, self.cutoff)
+
+
+def open_dataset_file(path: str, format_name: str = "hamkit") -> Dataset:
+    """The dataset component ``format_name`` on ``path`` (e.g. ``embedded:qm9_mini``).
+
+    Raises:
+        HamkitError: Unknown format (with a suggestion) or invalid path/options.
+    """
+    from hamkit.plugin_host import get_host
+
+    record = get_host().registry.get("dataset", format_name)
+    try:
+        config = record.config_class(path=path)
+    except ValueError as error:
+        raise HamkitError(f"dataset '{format_name}' cannot open {path}: {error}") from None
+    return record.cls.from_config(config, BuildContext())
