@@ -45,12 +45,24 @@ class InductionStage(nn.Module):
             Updated features (same shape) and predicted traces (n_items, n_traces)
             or None when the encoder has no trace decoder.
         """
-        induced = self.inducer(features, self.encoder)
-        traces = None
+        if self.encoder is None:
+            return self.inducer(features, None), None
+        computed: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+        def invariants_of(values: torch.Tensor) -> torch.Tensor:
+            invariants = self.encoder(values)
+            computed.append((values, invariants))
+            return invariants
+
+        induced = self.inducer(features, invariants_of)
         decode = getattr(self.encoder, "decode_traces", None)
-        if self.decode_traces and decode is not None and getattr(self.encoder, "num_traces", None):
-            traces = decode(self.encoder(features))
-        return induced, traces
+        if not (self.decode_traces and decode is not None and getattr(self.encoder, "num_traces", None)):
+            return induced, None
+        # In training the gradient inducer encodes ``features`` itself: reuse that z (and its
+        # graph) instead of a second encoder pass; otherwise (e.g. a detached copy under
+        # no_grad) encode again.
+        reused = [z for values, z in computed if values is features]
+        return induced, decode(reused[0] if reused else self.encoder(features))
 
 
 class HamiltonianModel(nn.Module):
