@@ -232,28 +232,14 @@ def _info(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- convert
 def _open_source(source: str, format_name: str, limit: int | None) -> Any:
     """Build the dataset ``format_name`` on ``source`` through the plugin registry."""
-    from pydantic import ValidationError
-
-    from hamkit.components import BuildContext
+    from hamkit.engine.prepare import open_dataset_file
     from hamkit.plugin_host import get_host
 
-    registry = get_host().registry
-    if format_name == "hamkit" and "hamkit" not in registry.names("dataset"):
+    if format_name == "hamkit" and "hamkit" not in get_host().registry.names("dataset"):
         from hamkit.data.store import StoreReader
 
         return StoreReader(_resolve(source))
-    record = registry.get("dataset", format_name)
-    if "path" not in record.config_class.model_fields:
-        raise HamkitError(f"dataset '{format_name}' has no 'path' option: it cannot be converted "
-                          "from the command line")
-    options: dict[str, Any] = {"path": source}
-    if limit is not None and "limit" in record.config_class.model_fields:
-        options["limit"] = limit
-    try:
-        config = record.config_class(**options)
-    except ValidationError as error:
-        raise HamkitError(f"dataset '{format_name}': invalid options {options}: {error}") from None
-    return record.cls.from_config(config, BuildContext())
+    return open_dataset_file(source, format_name, limit)
 
 
 def convert(source: str, format_name: str, out: str | Path, limit: int | None = None,

@@ -89,17 +89,32 @@ class LazyGraphs(torch.utils.data.Dataset):
         return labelled_graph(self.dataset[self.indices[position]], self.dataset.basis, self.cutoff)
 
 
-def open_dataset_file(path: str, format_name: str = "hamkit") -> Dataset:
+def open_dataset_file(path: str, format_name: str = "hamkit", limit: int | None = None) -> Dataset:
     """The dataset component ``format_name`` on ``path`` (e.g. ``embedded:qm9_mini``).
 
+    Args:
+        path: The file or folder (the component's ``path`` option).
+        format_name: A registered dataset name.
+        limit: Use only the first N records, when the component has a ``limit`` option.
+
     Raises:
-        HamkitError: Unknown format (with a suggestion) or invalid path/options.
+        HamkitError: Unknown format (with a suggestion), a component without a ``path``
+            option, or invalid options.
     """
+    from pydantic import ValidationError
+
     from hamkit.plugin_host import get_host
 
     record = get_host().registry.get("dataset", format_name)
+    fields = record.config_class.model_fields
+    if "path" not in fields:
+        raise HamkitError(f"dataset '{format_name}' has no 'path' option: it cannot open a file "
+                          "given on the command line")
+    options: dict = {"path": path}
+    if limit is not None and "limit" in fields:
+        options["limit"] = limit
     try:
-        config = record.config_class(path=path)
-    except ValueError as error:
-        raise HamkitError(f"dataset '{format_name}' cannot open {path}: {error}") from None
+        config = record.config_class(**options)
+    except ValidationError as error:
+        raise HamkitError(f"dataset '{format_name}': invalid options {options}: {error}") from None
     return record.cls.from_config(config, BuildContext())
