@@ -223,7 +223,7 @@ def generate(
     todo = [job for job in jobs if job.key not in done]
     if report.skipped:
         console.print(f"resuming {out}: {len(report.skipped)} structure(s) already stored, "
-                      f"{len(todo)} to compute", highlight=False)
+                      f"{len(todo)} to compute", highlight=False, soft_wrap=True)
 
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     run_info = {"command_line": command_line, "time": now, "hamkit_version": hamkit.__version__}

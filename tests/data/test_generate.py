@@ -148,7 +148,8 @@ def test_kill_minus_nine_then_resume_keeps_every_finished_structure(tmp_path):
 
     resumed = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{len(finished)} structure(s) already stored" in resumed.stdout + resumed.stderr
+    log = " ".join((resumed.stdout + resumed.stderr).split())
+    assert f"{len(finished)} structure(s) already stored" in log
     with StoreReader(out) as store:
         assert store.keys[: len(finished)] == finished and len(store) == 12
         assert all(np.allclose(r.hamiltonian, r.hamiltonian.T, atol=1e-12) for r in store)
