@@ -6,9 +6,9 @@ Recipe example::
       name: deeph
       path: ~/data/deeph_processed     # a folder of DeepH folders, or one folder
 
-Molecular use for now: records hold the R = (0, 0, 0) blocks as H and S (canonical,
-Hartree); R != 0 hoppings are kept in ``record.extras`` (see
-:mod:`hamkit_plugins.deeph.dataset`). :func:`write_deeph_folder` writes a record back.
+Folders with only R = (0, 0, 0) blocks become molecule records; folders with hoppings to
+other cells become periodic records with H(R) and S(R) (canonical order, Hartree; see
+:mod:`hamkit_plugins.deeph.dataset`). :func:`write_deeph_folder` writes either back.
 """
 
 from hamkit.hookspecs import hookimpl

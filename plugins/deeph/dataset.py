@@ -1,22 +1,29 @@
 """The ``deeph`` dataset: a folder of processed DeepH folders (or one such folder).
 
-For now hamkit handles molecules (non-periodic structures): each record's H and S are the
-``R = (0, 0, 0)`` blocks assembled into full matrices, reordered OpenMX -> canonical
-(``p`` gather [1, 2, 0], ``d`` [2, 4, 0, 3, 1], ``f`` [6, 4, 2, 0, 1, 3, 5]) and converted
-eV -> Hartree (1 Ha = 27.211386245988 eV). The basis comes from ``orbital_types.dat``
-(every atom of an element must have the same shells, across all folders).
+Every record is in hamkit's canonical order and Hartree: blocks are reordered OpenMX ->
+canonical (``p`` gather [1, 2, 0], ``d`` [2, 4, 0, 3, 1], ``f`` [6, 4, 2, 0, 1, 3, 5]) and
+converted eV -> Hartree (1 Ha = 27.211386245988 eV). The basis comes from
+``orbital_types.dat`` (every atom of an element must have the same shells, across all
+folders). What a folder becomes depends on its keys:
 
-Hoppings to neighbouring cells (``R != 0``) are not dropped: they are kept, in canonical
-order and Hartree, in ``record.extras``:
+* Only ``R = (0, 0, 0)`` blocks: a molecule record, H and S of shape (n, n);
+  ``extras["lattice"]`` keeps lat.dat's vectors (as ROWS, Angstrom).
+* Some ``R != (0, 0, 0)``: a periodic record (:mod:`hamkit.data.structure`):
+  ``structure.cell`` = lat.dat's vectors as ROWS (Angstrom), ``structure.pbc[d]`` True
+  where some key has ``R_d != 0`` (a 2D material with vacuum along a3 gives
+  ``(True, True, False)``), ``translations`` (n_R, 3) = every R of both files, (0, 0, 0)
+  first, then lexicographic; ``hamiltonian`` / ``overlap`` of shape (n_R, n, n), absent
+  blocks zero.
 
-* ``hopping_vectors``: int64 (n_R, 3), the lattice translations R (units of the lattice);
-* ``hopping_hamiltonian``: float64 (n_R, n, n), H(R) (absent blocks zero);
-* ``hopping_overlap``: float64 (n_R, n, n), S(R).
+Hermitian partners: block ``[R, i, j]`` and ``[-R, j, i]`` must be each other's transpose
+(for R = 0: H and S symmetric), else a :class:`~hamkit.data.validation.RecordError` names
+the folder, the file and both keys. A file that stores only one block of a pair (some
+converters write half the hoppings) is completed with the transpose: exact for Hermitian
+data, announced by a warning (folder, file, first key) and counted in
+``extras["deeph_filled_blocks"]``. Spinful folders (``isspinful``) are refused.
 
-A warning says when a record has them: ``record.hamiltonian`` is then H(0) only, which is
-not the Hamiltonian of a crystal. Periodic support (H(k) = sum_R e^{ikR} H(R)) arrives with
-the periodic issue. Other extras: ``lattice`` (3, 3), vectors as ROWS, Angstrom;
-``fermi_level`` (Hartree) when info.json has it; ``deeph_folder`` (the folder name, also the key).
+Other extras: ``fermi_level`` (Hartree) when info.json has it; ``deeph_folder`` (the
+folder name, also the key).
 """
 
 from __future__ import annotations
@@ -37,14 +44,22 @@ from hamkit.data.validation import check_matrix, check_numbers, element_symbol, 
 from hamkit.physics.orbital_order import matrix_to_canonical
 from hamkit_plugins.deeph.folder import (
     HARTREE_EV,
+    ORIGIN,
+    BlockKey,
     FolderHeader,
+    assemble,
+    check_cell,
+    check_partners,
+    complete_partners,
+    format_key,
     header_shells,
+    partner_key,
+    periodic_directions,
     read_blocks,
     read_header,
     read_structure,
+    sorted_translations,
 )
-
-ORIGIN = (0, 0, 0)
 
 
 class DeepHConfig(ComponentConfig):
@@ -83,7 +98,7 @@ def basis_name(shells: dict[int, tuple[int, ...]]) -> str:
 
 
 class DeepHDataset(FileDataset):
-    """Processed DeepH folders (OpenMX order, eV): R = 0 blocks as molecular H and S."""
+    """Processed DeepH folders (OpenMX order, eV): molecules, or periodic H(R) and S(R)."""
 
     name: ClassVar[str] = "deeph"
     Config: ClassVar[type[ComponentConfig]] = DeepHConfig
@@ -127,43 +142,58 @@ class DeepHDataset(FileDataset):
         folder, name = header.folder, self.record_names[position]
         numbers = check_numbers(header.numbers, self.basis, folder, name)
         positions, lattice = read_structure(folder, len(numbers))
-        hamiltonians = read_blocks(folder, "hamiltonians.h5", numbers, self.basis)
-        overlaps = read_blocks(folder, "overlaps.h5", numbers, self.basis)
-        n = self.basis.total_orbitals(numbers)
-
-        def canonical(matrix: np.ndarray | None, scale: float) -> np.ndarray:
-            if matrix is None:
-                return np.zeros((n, n))
-            return matrix_to_canonical(matrix, numbers, self.basis, "openmx") / scale
-
-        for file_name, matrices in (("hamiltonians.h5", hamiltonians), ("overlaps.h5", overlaps)):
-            if ORIGIN not in matrices:
-                raise record_error(folder, None, f"{file_name} has no R = (0, 0, 0) blocks",
-                                   "the file is damaged or empty")
-        hamiltonian = check_matrix(canonical(hamiltonians[ORIGIN], HARTREE_EV), n, name="H(R=0)",
-                                   source=folder, record=name, basis_name=self.basis.name)
-        overlap = check_matrix(canonical(overlaps[ORIGIN], 1.0), n, name="S(R=0)", source=folder,
-                               record=name, basis_name=self.basis.name)
-        extras: dict[str, Any] = {"deeph_folder": name, "lattice": lattice}
+        offsets = self.basis.atom_orbital_offsets(numbers)
+        h_blocks, h_added = self._file_blocks(folder, "hamiltonians.h5", numbers)
+        s_blocks, s_added = self._file_blocks(folder, "overlaps.h5", numbers)
+        translations = sorted_translations(h_blocks, s_blocks)
+        hamiltonian = matrix_to_canonical(assemble(h_blocks, translations, offsets), numbers, self.basis,
+                                          "openmx") / HARTREE_EV
+        overlap = matrix_to_canonical(assemble(s_blocks, translations, offsets), numbers, self.basis, "openmx")
+        extras: dict[str, Any] = {"deeph_folder": name}
         if "fermi_level" in header.info:
             extras["fermi_level"] = float(header.info["fermi_level"]) / HARTREE_EV
-        translations = sorted((set(hamiltonians) | set(overlaps)) - {ORIGIN})
-        if translations:
-            self._warn_periodic(folder)
-            extras["hopping_vectors"] = np.asarray(translations, dtype=np.int64)
-            extras["hopping_hamiltonian"] = np.stack(
-                [canonical(hamiltonians.get(r), HARTREE_EV) for r in translations])
-            extras["hopping_overlap"] = np.stack([canonical(overlaps.get(r), 1.0) for r in translations])
-        return HamiltonianRecord(Structure(numbers, positions), hamiltonian, overlap, key=name,
-                                 extras=extras)
+        if h_added or s_added:
+            extras["deeph_filled_blocks"] = len(h_added) + len(s_added)
+        if translations == [ORIGIN]:
+            extras["lattice"] = lattice
+            return HamiltonianRecord(Structure(numbers, positions),
+                                     self._molecular(hamiltonian[0], "H(R=0)", folder, name),
+                                     self._molecular(overlap[0], "S(R=0)", folder, name),
+                                     key=name, extras=extras)
+        check_partners(hamiltonian, translations, offsets, folder=folder, file_name="hamiltonians.h5",
+                       unit="Ha")
+        check_partners(overlap, translations, offsets, folder=folder, file_name="overlaps.h5", unit="")
+        structure = Structure(numbers, positions, cell=check_cell(folder, lattice),
+                              pbc=periodic_directions(translations))
+        return HamiltonianRecord(structure, hamiltonian, overlap, key=name, extras=extras,
+                                 translations=np.asarray(translations, dtype=np.int64))
 
-    def _warn_periodic(self, folder: Path) -> None:
-        if not self._warned:
+    def _file_blocks(
+        self, folder: Path, file_name: str, numbers: np.ndarray
+    ) -> tuple[dict[BlockKey, np.ndarray], list[BlockKey]]:
+        """The blocks of one .h5 file with missing partners completed, and the keys added.
+
+        Raises:
+            RecordError: The file has no R = (0, 0, 0) block, or
+                :func:`~hamkit_plugins.deeph.folder.read_blocks` refuses it.
+        """
+        blocks = read_blocks(folder, file_name, numbers, self.basis)
+        if not any(translation == ORIGIN for translation, _, _ in blocks):
+            raise record_error(folder, None, f"{file_name} has no R = (0, 0, 0) blocks",
+                               "the file is damaged or empty")
+        added = complete_partners(blocks)
+        if added and not self._warned:
             self._warned = True
-            warnings.warn(f"{folder}: has hoppings to neighbouring cells (R != 0): record.hamiltonian "
-                          "holds only the R = (0, 0, 0) blocks; the others are in record.extras"
-                          "['hopping_*']. Periodic support arrives with the periodic issue.",
-                          stacklevel=3)
+            warnings.warn(f"{folder}: {file_name} lacks the Hermitian partner of {len(added)} block(s) "
+                          f"(first: {format_key(*added[0])}); filled with the transpose of "
+                          f"{format_key(*partner_key(added[0]))}. Further folders are not reported.",
+                          stacklevel=4)
+        return blocks, added
+
+    def _molecular(self, matrix: np.ndarray, label: str, folder: Path, name: str) -> np.ndarray:
+        """A molecule's H or S (n, n), checked square, finite and symmetric."""
+        return check_matrix(matrix, len(matrix), name=label, source=folder, record=name,
+                            basis_name=self.basis.name)
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -174,4 +204,9 @@ class DeepHDataset(FileDataset):
     def describe_notes(self) -> list[str]:
         """Conventions of the files."""
         return ["matrices in the files: OpenMX order, eV; returned in canonical order, Hartree",
-                "records hold the R = (0, 0, 0) blocks; R != 0 hoppings are in extras['hopping_*']"]
+                "folders with R != (0, 0, 0) keys give periodic records: cell = lat.dat columns, "
+                "pbc where some R_d != 0, H(R) and S(R) for every R ((0, 0, 0) first, then "
+                "lexicographic); folders with only R = (0, 0, 0) give molecules",
+                "a block [R, i, j] whose partner [-R, j, i] is absent is filled with its transpose "
+                "(a warning names the folder; extras['deeph_filled_blocks'] counts them); present "
+                "partners must be each other's transpose"]

@@ -11,6 +11,12 @@ Files (one folder per structure):
   ``"[Rx, Ry, Rz, i, j]"`` (lattice translation, 1-based atoms), value = the block
   (orbitals of i x orbitals of j) in OpenMX orbital order, eV (overlap dimensionless).
   Pairs that are absent are zero.
+
+The block ``[R, i, j]`` couples atom i of the home cell with atom j of the cell shifted by
+``R`` (lattice vectors); its Hermitian partner is ``[-R, j, i]``, equal to its transpose.
+This module reads the blocks (:func:`read_blocks`), completes missing partners
+(:func:`complete_partners`), assembles one matrix per translation (:func:`assemble`) and
+checks that partners agree (:func:`check_partners`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
-from hamkit.data.validation import record_error
+from hamkit.data.validation import SYMMETRY_TOLERANCE, record_error
 
 HARTREE_EV = 27.211386245988
 """1 Hartree in eV (CODATA 2018)."""
@@ -38,6 +44,10 @@ MATRIX_FILES = ("hamiltonians.h5", "overlaps.h5")
 _KEY = re.compile(r"^\[\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\]$")
 
 Translation = tuple[int, int, int]
+BlockKey = tuple[Translation, int, int]
+"""``(R, i, j)``: lattice translation and 0-based atoms of one block."""
+
+ORIGIN: Translation = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,25 @@ def read_structure(folder: Path, n_atoms: int) -> tuple[np.ndarray, np.ndarray]:
     return positions.T.copy(), lattice.T.copy()
 
 
-def parse_key(key: str, n_atoms: int, folder: Path, file_name: str) -> tuple[Translation, int, int]:
+def check_cell(folder: Path, cell: np.ndarray) -> np.ndarray:
+    """A periodic folder's cell (3, 3), vectors as rows, must span space.
+
+    Raises:
+        RecordError: ``|det(cell)| < 1e-8`` Angstrom^3.
+    """
+    if abs(float(np.linalg.det(cell))) < 1e-8:
+        raise record_error(folder, None, f"lat.dat holds a singular lattice {cell.T.tolist()} but "
+                           "hamiltonians.h5 has blocks with R != (0, 0, 0)",
+                           "lat.dat must hold the three lattice vectors as columns (Angstrom)")
+    return cell
+
+
+def format_key(translation: Translation, i: int, j: int) -> str:
+    """The dataset name of block ``(R, i, j)`` (0-based atoms), e.g. ``"[1, 0, 0, 1, 2]"``."""
+    return str([*translation, i + 1, j + 1])
+
+
+def parse_key(key: str, n_atoms: int, folder: Path, file_name: str) -> BlockKey:
     """``"[Rx, Ry, Rz, i, j]"`` to ``((Rx, Ry, Rz), i, j)`` with 0-based atoms.
 
     Raises:
@@ -167,8 +195,8 @@ def parse_key(key: str, n_atoms: int, folder: Path, file_name: str) -> tuple[Tra
 
 def read_blocks(
     folder: Path, file_name: str, numbers: np.ndarray, basis: OrbitalBasis
-) -> dict[Translation, np.ndarray]:
-    """Assemble one ``.h5`` file into full matrices per lattice translation (file order, units).
+) -> dict[BlockKey, np.ndarray]:
+    """Read every block of one ``.h5`` file (file order, file units).
 
     Args:
         folder: The folder.
@@ -177,8 +205,8 @@ def read_blocks(
         basis: Shells per element (from the orbital types).
 
     Returns:
-        ``{(Rx, Ry, Rz): M}``, M of shape (n_orbitals, n_orbitals) in OpenMX order, absent
-        blocks zero.
+        ``{(R, i, j): block}`` with 0-based atoms; block of shape (orbitals of i, orbitals
+        of j), float64, OpenMX order, eV (H) or dimensionless (S).
 
     Raises:
         RecordError: Unreadable file, malformed key, a block whose shape disagrees with the
@@ -187,15 +215,15 @@ def read_blocks(
     import h5py
 
     path = _require(folder, file_name)
-    offsets = basis.atom_orbital_offsets(numbers)
-    n = int(offsets[-1])
-    matrices: dict[Translation, np.ndarray] = {}
+    sizes = np.diff(basis.atom_orbital_offsets(numbers))
+    blocks: dict[BlockKey, np.ndarray] = {}
     try:
         with h5py.File(path, "r") as handle:
             for key in handle.keys():
-                translation, i, j = parse_key(key, len(numbers), folder, file_name)
+                block_key = parse_key(key, len(numbers), folder, file_name)
                 block = np.asarray(handle[key][()], dtype=np.float64)
-                shape = (int(offsets[i + 1] - offsets[i]), int(offsets[j + 1] - offsets[j]))
+                _, i, j = block_key
+                shape = (int(sizes[i]), int(sizes[j]))
                 if block.shape != shape:
                     raise record_error(folder, None, f"{file_name} block {key} has shape {block.shape}, "
                                        f"but orbital_types.dat gives {shape}",
@@ -203,9 +231,96 @@ def read_blocks(
                 if not np.all(np.isfinite(block)):
                     raise record_error(folder, None, f"{file_name} block {key} contains NaN or "
                                        "infinite values", "the file is damaged: regenerate it")
-                matrix = matrices.setdefault(translation, np.zeros((n, n)))
-                matrix[offsets[i]:offsets[i + 1], offsets[j]:offsets[j + 1]] = block
+                blocks[block_key] = block
     except (OSError, KeyError, TypeError, ValueError) as error:
         raise record_error(folder, None, f"{file_name} cannot be read as HDF5 ({error})",
                            "the file is truncated or damaged: regenerate it") from None
+    return blocks
+
+
+def partner_key(key: BlockKey) -> BlockKey:
+    """The Hermitian partner ``(-R, j, i)`` of block ``(R, i, j)``."""
+    (rx, ry, rz), i, j = key
+    return (-rx, -ry, -rz), j, i
+
+
+def complete_partners(blocks: dict[BlockKey, np.ndarray]) -> list[BlockKey]:
+    """Add the transpose of every block whose partner ``(-R, j, i)`` is absent (in place).
+
+    Returns:
+        The keys added, in the order of the blocks they were made from.
+    """
+    added = [partner_key(key) for key in blocks if partner_key(key) not in blocks]
+    for key in added:
+        blocks[key] = blocks[partner_key(key)].T.copy()
+    return added
+
+
+def sorted_translations(*block_sets: dict[BlockKey, np.ndarray]) -> list[Translation]:
+    """Every R of the blocks: (0, 0, 0) first, then lexicographic."""
+    translations = {translation for blocks in block_sets for translation, _, _ in blocks}
+    return sorted(translations, key=lambda translation: (translation != ORIGIN, translation))
+
+
+def periodic_directions(translations: list[Translation]) -> tuple[bool, bool, bool]:
+    """``pbc[d]``: True where some translation has ``R_d != 0``."""
+    flags = np.any(np.asarray(translations, dtype=np.int64).reshape(-1, 3) != 0, axis=0)
+    return (bool(flags[0]), bool(flags[1]), bool(flags[2]))
+
+
+def assemble(
+    blocks: dict[BlockKey, np.ndarray], translations: list[Translation], offsets: np.ndarray
+) -> np.ndarray:
+    """Full matrices, one per translation, shape (n_R, n, n); absent blocks zero.
+
+    Args:
+        blocks: ``{(R, i, j): block}`` from :func:`read_blocks`.
+        translations: The R of the result, in order; every block's R must be among them.
+        offsets: Atom orbital offsets, shape (n_atoms + 1,).
+    """
+    index = {translation: r for r, translation in enumerate(translations)}
+    n = int(offsets[-1])
+    matrices = np.zeros((len(translations), n, n))
+    for (translation, i, j), block in blocks.items():
+        matrices[index[translation], offsets[i]:offsets[i + 1], offsets[j]:offsets[j + 1]] = block
     return matrices
+
+
+def check_partners(
+    matrices: np.ndarray,
+    translations: list[Translation],
+    offsets: np.ndarray,
+    *,
+    folder: Path,
+    file_name: str,
+    unit: str,
+    tolerance: float = SYMMETRY_TOLERANCE,
+) -> None:
+    """Require ``M(-R) = M(R)^T`` (for R = 0: M symmetric), naming the worst pair of blocks.
+
+    Args:
+        matrices: (n_R, n, n), any orbital order (the relation holds in every order).
+        translations: The R of ``matrices``; each must come with -R.
+        offsets: Atom orbital offsets, shape (n_atoms + 1,).
+        folder: The folder, for the message.
+        file_name: The ``.h5`` file the matrices came from, for the message.
+        unit: Unit of ``matrices`` (``"Ha"``, ``""``), for the message.
+        tolerance: Accepted ``max |M(R) - M(-R)^T|`` relative to ``max(1, max |M|)``.
+
+    Raises:
+        RecordError: A pair of blocks that are not each other's transpose.
+    """
+    index = {translation: r for r, translation in enumerate(translations)}
+    partners = [index[(-rx, -ry, -rz)] for rx, ry, rz in translations]
+    difference = np.abs(matrices - matrices[partners].transpose(0, 2, 1))
+    scale = max(1.0, float(np.abs(matrices).max(initial=0.0)))
+    if difference.size == 0 or float(difference.max()) <= tolerance * scale:
+        return
+    r, row, column = np.unravel_index(int(np.argmax(difference)), difference.shape)
+    i = int(np.searchsorted(offsets, row, side="right")) - 1
+    j = int(np.searchsorted(offsets, column, side="right")) - 1
+    key = (translations[r], i, j)
+    raise record_error(folder, None, f"{file_name} blocks {format_key(*key)} and "
+                       f"{format_key(*partner_key(key))} are not each other's transpose "
+                       f"(max difference {float(difference.max()):.3g}{' ' + unit if unit else ''})",
+                       "the file is damaged or not Hermitian: regenerate it")

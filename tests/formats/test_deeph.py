@@ -1,4 +1,7 @@
-"""``deeph``: processed DeepH folders (OpenMX order, eV) written here; writer round trips."""
+"""``deeph`` molecules: processed DeepH folders (OpenMX order, eV) written here; writer round trips.
+
+Periodic folders: ``test_deeph_periodic.py``.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +64,8 @@ def test_folder_of_folders_gives_the_pyscf_matrices(tmp_path, references, basis)
         np.testing.assert_allclose(record.structure.positions, reference.positions, atol=1e-15)
         np.testing.assert_array_equal(record.extras["lattice"], np.eye(3) * 15.0)
         assert record.extras["fermi_level"] == pytest.approx(-3.5 / HARTREE_EV)
-        assert "hopping_vectors" not in record.extras
+        assert not record.is_periodic and record.translations is None
+        assert record.hamiltonian.shape == record.overlap.shape == reference.hamiltonian.shape
     single = open_deeph(tmp_path / "set" / "10")
     assert len(single) == 1 and single[0].key == "10"
 
@@ -78,31 +82,8 @@ def test_writer_reader_round_trip(tmp_path, references, basis):
         np.testing.assert_array_equal(back.structure.positions, reference.positions)  # %.17g text
         np.testing.assert_allclose(back.hamiltonian, reference.hamiltonian, rtol=1e-15, atol=1e-15)
         np.testing.assert_array_equal(back.overlap, reference.canonical_overlap)
-    with pytest.raises(HamkitError, match="already holds hamiltonians.h5, overlaps.h5"):
+    with pytest.raises(HamkitError, match="already exists and holds element.dat, hamiltonians.h5"):
         write_deeph_folder(record, tmp_path / "out" / references[-1].name, basis)
-
-
-def test_periodic_hoppings_are_kept_and_round_trip(tmp_path, references, basis):
-    reference = references[0]
-    rng = np.random.default_rng(0)
-    n = len(reference.hamiltonian)
-    h_r, s_r = rng.normal(size=(n, n)), rng.normal(size=(n, n))
-    h_r[:14, :] = s_r[:14, :] = 0.0  # atom 1 (O, 14 orbitals): zero blocks, not written
-    extras = {"lattice": np.diag([4.0, 5.0, 6.0]), "fermi_level": -0.1,
-              "hopping_vectors": np.array([[-1, 0, 0], [1, 0, 0]]),
-              "hopping_hamiltonian": np.stack([h_r.T, h_r]), "hopping_overlap": np.stack([s_r.T, s_r])}
-    record = HamiltonianRecord(Structure(reference.numbers, reference.positions), reference.hamiltonian,
-                               reference.canonical_overlap, key="crystal", extras=extras)
-    folder = write_deeph_folder(record, tmp_path / "crystal", basis)
-    with h5py.File(folder / "hamiltonians.h5") as handle:
-        assert "[1, 0, 0, 1, 1]" not in handle and "[1, 0, 0, 2, 1]" in handle
-    with pytest.warns(UserWarning, match="only the R = \\(0, 0, 0\\) blocks"):
-        back = open_deeph(folder)[0]
-    np.testing.assert_array_equal(back.extras["hopping_vectors"], extras["hopping_vectors"])
-    for name in ("hopping_hamiltonian", "hopping_overlap"):
-        np.testing.assert_allclose(back.extras[name], extras[name], rtol=1e-15, atol=1e-15)
-    np.testing.assert_array_equal(back.extras["lattice"], extras["lattice"])
-    assert back.extras["fermi_level"] == pytest.approx(-0.1, rel=1e-15)
 
 
 def test_registered_through_the_plugin_host(tmp_path, references, basis):
