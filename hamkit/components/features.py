@@ -17,6 +17,8 @@ class EquivariantFeatures:
         pair_index: Atom indices (i, j) of each pair, shape (2, n_pairs), long.
         node_irreps: e3nn irreps string of ``node``.
         pair_irreps: e3nn irreps string of ``pair``.
+        pair_cell_shift: Periodic graphs only: lattice translation R of atom j of each
+            pair, shape (n_pairs, 3), long (the pair is (i, j + R)); None for molecules.
     """
 
     node: torch.Tensor
@@ -24,3 +26,4 @@ class EquivariantFeatures:
     pair_index: torch.Tensor
     node_irreps: str
     pair_irreps: str
+    pair_cell_shift: torch.Tensor | None = None

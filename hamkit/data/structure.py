@@ -111,6 +111,19 @@ class HamiltonianRecord:
         """True for real-space matrices H(R) of a periodic structure."""
         return self.translations is not None
 
+    def home_cell(self, matrices: np.ndarray) -> np.ndarray:
+        """The R = 0 matrix of ``hamiltonian`` or ``overlap`` (the matrix itself for a molecule).
+
+        Raises:
+            ValueError: A periodic record without the R = (0, 0, 0) translation.
+        """
+        if self.translations is None:
+            return matrices
+        position = self.translation_lookup().get((0, 0, 0))
+        if position is None:
+            raise ValueError(f"record {self.key!r} has no R = (0, 0, 0) matrix")
+        return matrices[position]
+
     def translation_lookup(self) -> dict[tuple[int, int, int], int]:
         """``{(Rx, Ry, Rz): position in translations}`` (empty for a molecule)."""
         if self.translations is None:

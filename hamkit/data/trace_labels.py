@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
-from hamkit.physics.blocks import subblock_slices
+from hamkit.physics.blocks import PackedBlockLayout, subblock_slices
 
 
 def max_subblocks(basis: OrbitalBasis) -> int:
@@ -20,26 +20,30 @@ def max_subblocks(basis: OrbitalBasis) -> int:
 
 
 def block_trace_labels(
-    matrix: np.ndarray, numbers: np.ndarray, basis: OrbitalBasis, rows: np.ndarray, cols: np.ndarray
+    packed: np.ndarray, layout: PackedBlockLayout, numbers: np.ndarray, basis: OrbitalBasis,
+    positions: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-block traces of the blocks (rows[k], cols[k]) of a matrix.
+    """Sub-block traces of some blocks of a packed vector.
+
+    Works for molecules and periodic structures alike, since the packed blocks already
+    carry their lattice translation.
 
     Args:
-        matrix: (n_orbitals, n_orbitals) in the canonical convention.
+        packed: (n_elements,) packed blocks in the canonical convention.
+        layout: Their layout.
         numbers: (n_atoms,) atomic numbers.
         basis: Orbital basis.
-        rows: (n_blocks,) row atom of each block.
-        cols: (n_blocks,) column atom of each block.
+        positions: (n_items,) which blocks of the layout, in label order.
 
     Returns:
-        Traces (n_blocks, max_subblocks(basis)) and their 0/1 mask, float64.
+        Traces (n_items, max_subblocks(basis)) and their 0/1 mask, float64.
     """
     width = max_subblocks(basis)
-    traces = np.zeros((len(rows), width))
-    mask = np.zeros((len(rows), width))
-    offsets = basis.atom_orbital_offsets(numbers)
-    for k, (i, j) in enumerate(zip(rows, cols)):
-        block = matrix[offsets[i]:offsets[i + 1], offsets[j]:offsets[j + 1]]
+    traces = np.zeros((len(positions), width))
+    mask = np.zeros((len(positions), width))
+    for k, position in enumerate(np.asarray(positions).tolist()):
+        i, j = layout.pairs[position]
+        block = layout.block(packed, position)
         for s, sub in enumerate(subblock_slices(int(numbers[i]), int(numbers[j]), basis)):
             traces[k, s] = np.square(block[sub.rows, sub.cols]).sum()
             mask[k, s] = 1.0

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.graph import onsite_blocks
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.physics.blocks import subblock_slices
 
@@ -47,8 +48,9 @@ def mean_onsite_blocks(records: Iterable[HamiltonianRecord], basis: OrbitalBasis
     for record in records:
         numbers = record.structure.numbers
         offsets = basis.atom_orbital_offsets(numbers)
+        home = record.home_cell(record.hamiltonian)
         for atom, z in enumerate(numbers.tolist()):
-            block = record.hamiltonian[offsets[atom]:offsets[atom + 1], offsets[atom]:offsets[atom + 1]]
+            block = home[offsets[atom]:offsets[atom + 1], offsets[atom]:offsets[atom + 1]]
             sums[z] = sums.get(z, 0.0) + block
             counts[z] = counts.get(z, 0) + 1
     return {z: invariant_part(sums[z] / counts[z], z, basis) for z in sums}
@@ -82,7 +84,7 @@ class OnsiteBaseline(nn.Module):
         rows, cols = graph.block_index
         n_rows, n_cols = self.orbitals_of[graph.z[rows]], self.orbitals_of[graph.z[cols]]
         offsets = torch.cumsum(n_rows * n_cols, 0) - n_rows * n_cols
-        onsite = rows == cols
+        onsite = onsite_blocks(graph)
         offset = torch.zeros_like(packed)
         for z in self.elements:
             chosen = onsite & (graph.z[rows] == z)

@@ -7,6 +7,9 @@ into (shell a, shell b) sub-blocks of shape ``(2 l_a + 1, 2 l_b + 1)``.
 The packed form concatenates the flattened (row-major) blocks of a list of pairs; it is
 described by :class:`PackedBlockLayout`, whose ``flat_index`` gathers the packed values
 directly from ``matrix.reshape(..., n * n)``, for numpy arrays and torch tensors alike.
+For periodic structures the blocks come from a stack of real-space matrices H(R) of shape
+(n_R, n, n): each block names the matrix it lives in (``matrix_index``) and ``flat_index``
+points into ``matrices.reshape(..., n_R * n * n)``.
 """
 
 from __future__ import annotations
@@ -125,8 +128,11 @@ class PackedBlockLayout:
         shapes: (n_pairs, 2) int64 block shapes ``(n_i, n_j)``.
         offsets: (n_pairs + 1,) int64; block ``p`` is ``packed[..., offsets[p]:offsets[p+1]]``,
             flattened row-major.
-        flat_index: (offsets[-1],) int64 positions in ``matrix.reshape(..., n * n)``.
+        flat_index: (offsets[-1],) int64 positions in ``matrix.reshape(..., n * n)``, or in
+            ``matrices.reshape(..., n_matrices * n * n)`` for a periodic layout.
         n_orbitals: Matrix size ``n``.
+        n_matrices: Number of real-space matrices H(R) the blocks come from; None for one
+            molecular matrix.
     """
 
     pairs: np.ndarray
@@ -134,6 +140,7 @@ class PackedBlockLayout:
     offsets: np.ndarray
     flat_index: np.ndarray
     n_orbitals: int
+    n_matrices: int | None = None
 
     @classmethod
     def build(
@@ -141,17 +148,33 @@ class PackedBlockLayout:
         numbers: Sequence[int] | np.ndarray,
         basis: OrbitalBasis,
         pairs: Iterable[Pair] | None = None,
+        matrix_index: Sequence[int] | np.ndarray | None = None,
+        n_matrices: int | None = None,
     ) -> PackedBlockLayout:
-        """Layout for a structure and a list of pairs (default: all, on-site included)."""
+        """Layout for a structure and a list of pairs (default: all, on-site included).
+
+        Args:
+            numbers: Atomic numbers, shape (n_atoms,).
+            basis: Shells per element.
+            pairs: Blocks ``(i, j)`` in packed order.
+            matrix_index: Periodic only: for each block, which of the ``n_matrices``
+                real-space matrices it lives in, shape (n_blocks,).
+            n_matrices: Periodic only: size of the matrix stack.
+        """
         atom_offsets = basis.atom_orbital_offsets(numbers)
         n = int(atom_offsets[-1])
         pair_list = list(all_pairs(len(atom_offsets) - 1) if pairs is None else pairs)
+        if (matrix_index is None) != (n_matrices is None):
+            raise ValueError("matrix_index and n_matrices go together (periodic layouts)")
+        matrices = np.zeros(len(pair_list), np.int64) if matrix_index is None else np.asarray(matrix_index)
+        if len(matrices) != len(pair_list):
+            raise ValueError(f"{len(matrices)} matrix indices for {len(pair_list)} blocks")
         shapes, indices = [], []
-        for i, j in pair_list:
+        for (i, j), matrix in zip(pair_list, matrices.tolist()):
             rows = np.arange(atom_offsets[i], atom_offsets[i + 1])
             cols = np.arange(atom_offsets[j], atom_offsets[j + 1])
             shapes.append((rows.size, cols.size))
-            indices.append((rows[:, None] * n + cols[None, :]).ravel())
+            indices.append((matrix * n * n + rows[:, None] * n + cols[None, :]).ravel())
         sizes = [a * b for a, b in shapes]
         return cls(
             pairs=np.asarray(pair_list, dtype=np.int64).reshape(-1, 2),
@@ -159,7 +182,14 @@ class PackedBlockLayout:
             offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
             flat_index=np.concatenate(indices).astype(np.int64) if indices else np.zeros(0, np.int64),
             n_orbitals=n,
+            n_matrices=n_matrices,
         )
+
+    @property
+    def matrix_shape(self) -> tuple[int, ...]:
+        """Shape of what the blocks are cut from: (n, n), or (n_matrices, n, n) when periodic."""
+        n = self.n_orbitals
+        return (n, n) if self.n_matrices is None else (self.n_matrices, n, n)
 
     def block(self, packed: np.ndarray, pair_position: int) -> np.ndarray:
         """Block number ``pair_position`` of a packed vector (..., total) as (..., n_i, n_j)."""
@@ -168,10 +198,13 @@ class PackedBlockLayout:
 
 
 def pack_blocks(matrix: np.ndarray, layout: PackedBlockLayout) -> np.ndarray:
-    """Matrix (..., n, n) to packed values (..., layout.offsets[-1]); numpy or torch."""
-    n = layout.n_orbitals
-    _check_matrix(matrix, n)
-    flat = matrix.reshape(tuple(matrix.shape[:-2]) + (n * n,))
+    """Matrix (..., n, n) (periodic: (..., n_matrices, n, n)) to packed values
+    (..., layout.offsets[-1]); numpy or torch."""
+    shape = layout.matrix_shape
+    _check_matrix(matrix, layout.n_orbitals)
+    if tuple(matrix.shape[-len(shape):]) != shape:
+        raise ValueError(f"matrices of shape {tuple(matrix.shape)} do not match the layout's {shape}")
+    flat = matrix.reshape(tuple(matrix.shape[:-len(shape)]) + (int(np.prod(shape)),))
     if isinstance(flat, np.ndarray):
         return flat[..., layout.flat_index]
     import torch
@@ -180,15 +213,16 @@ def pack_blocks(matrix: np.ndarray, layout: PackedBlockLayout) -> np.ndarray:
 
 
 def unpack_blocks(packed: np.ndarray, layout: PackedBlockLayout) -> np.ndarray:
-    """Packed values (..., total) back to a matrix (..., n, n); entries of absent pairs are 0.
+    """Packed values (..., total) back to a matrix (..., n, n) (periodic: (..., n_matrices, n, n));
+    entries of absent pairs are 0.
 
     Exact inverse of :func:`pack_blocks` when the layout covers every pair. numpy only.
     """
-    n = layout.n_orbitals
+    shape = layout.matrix_shape
     packed = np.asarray(packed)
-    flat = np.zeros(packed.shape[:-1] + (n * n,), dtype=packed.dtype)
+    flat = np.zeros(packed.shape[:-1] + (int(np.prod(shape)),), dtype=packed.dtype)
     flat[..., layout.flat_index] = packed
-    return flat.reshape(packed.shape[:-1] + (n, n))
+    return flat.reshape(packed.shape[:-1] + shape)
 
 
 def onsite_mask(numbers: Sequence[int] | np.ndarray, basis: OrbitalBasis) -> np.ndarray:

@@ -243,8 +243,11 @@ def _compare_matrices(
     scale: float, numbers: np.ndarray, basis: OrbitalBasis,
 ) -> None:
     diff = np.abs(actual - expected)
-    row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    report.record(check, float(diff[row, col]) / scale, describe_orbital_pair(numbers, basis, row, col))
+    *translation, row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    where = describe_orbital_pair(numbers, basis, row, col)
+    if translation:
+        where += f" of translation number {int(translation[0])}"
+    report.record(check, float(diff[(*translation, row, col)]) / scale, where)
 
 
 def assert_hamiltonian_equivariant(
@@ -298,7 +301,7 @@ def assert_hamiltonian_equivariant(
         for check, rotation, translation, invert in _transforms(rng, n_rotations, check_inversion):
             moved = transformed_graph(graph, rotation, translation, invert)
             actual = packed_to_matrix(_packed(model_fn(moved)), moved, basis)
-            d = np.eye(len(reference)) if rotation is None else orbital_rotation_matrix(numbers, basis, rotation)
+            d = np.eye(reference.shape[-1]) if rotation is None else orbital_rotation_matrix(numbers, basis, rotation)
             if invert:
                 d = d * parity[None, :]  # D(R) applied after the inversion
             _compare_matrices(report, check, actual, d @ reference @ d.T, scale, numbers, basis)
@@ -308,7 +311,7 @@ def assert_hamiltonian_equivariant(
             actual = packed_to_matrix(_packed(model_fn(moved)), moved, basis)
             index = orbital_permutation(numbers, basis, perm)
             _compare_matrices(
-                report, "permutation", actual, reference[np.ix_(index, index)], scale,
+                report, "permutation", actual, reference[..., index, :][..., index], scale,
                 numbers[perm], basis,
             )
     _raise_if_failed(report, rtol, "Hamiltonian")
@@ -320,6 +323,9 @@ def assert_hamiltonian_symmetric(
 ) -> float:
     """Check that the assembled matrix of packed blocks is symmetric (exactly, by default).
 
+    For a periodic graph the check is the Hermitian pairing H(-R) = H(R)^T over the
+    graph's translations (every R must come with -R).
+
     Args:
         packed: Packed prediction (n_elements,) of one structure.
         graph: Its graph.
@@ -327,20 +333,33 @@ def assert_hamiltonian_symmetric(
         atol: Largest accepted ``|H - H^T|``.
 
     Returns:
-        ``max |H - H^T|``.
+        ``max |H - H^T|`` (periodic: ``max |H(R) - H(-R)^T|``).
 
     Raises:
-        AssertionError: Naming the worst sub-block.
+        AssertionError: Naming the worst sub-block (and translation).
     """
+    from hamkit.data.graph import graph_layout
+
     check_single_structure(graph)
     matrix = packed_to_matrix(packed, graph, basis)
-    diff = np.abs(matrix - matrix.T)
+    translations = graph_layout(graph, basis)[1]
+    if translations is None:
+        transposed = matrix.T
+    else:
+        lookup = {tuple(row): r for r, row in enumerate(translations.tolist())}
+        missing = [row for row in translations.tolist() if tuple(-v for v in row) not in lookup]
+        if missing:
+            raise AssertionError(f"translation {missing[0]} has no partner -R among the graph's blocks")
+        partner = [lookup[tuple(-v for v in row)] for row in translations.tolist()]
+        transposed = matrix[partner].transpose(0, 2, 1)
+    diff = np.abs(matrix - transposed)
     worst = float(diff.max()) if diff.size else 0.0
     if worst > atol:
-        row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        *translation, row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        where = "" if not translation else f" of R = {translations[translation[0]].tolist()}"
         raise AssertionError(
             f"Hamiltonian not symmetric: |H - H^T| = {worst:.3e} at "
-            f"{describe_orbital_pair(graph.z.cpu().numpy(), basis, row, col)}"
+            f"{describe_orbital_pair(graph.z.cpu().numpy(), basis, row, col)}{where}"
         )
     return worst
 

@@ -1,8 +1,10 @@
 """Transform structure graphs (rotate, translate, invert, permute atoms) and unpack predictions.
 
 All helpers take a single-structure graph in the layout of :mod:`hamkit.data.graph`
-(``z``, ``pos``, ``pair_index``, ``block_index``) and return a new graph; positions become
-float64. Label attributes (``hamiltonian``, ``overlap``) are not carried over.
+(``z``, ``pos``, ``pair_index``, ``block_index``; periodic graphs also ``cell``,
+``pair_shift``, ``pair_cell_shift``, ``block_cell_shift``) and return a new graph; positions
+become float64. Label attributes (``hamiltonian``, ``overlap``) are not carried over.
+Rotations and inversions act on the lattice together with the positions.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ def transformed_graph(
     if translation is not None:
         pos = pos + torch.as_tensor(np.asarray(translation), dtype=torch.float64)
     new.pos = pos
+    for key in ("pair_shift", "cell"):
+        if key in graph:
+            vectors = graph[key].detach().to(torch.float64)
+            vectors = -vectors if invert else vectors
+            if rotation is not None:
+                vectors = vectors @ torch.as_tensor(np.asarray(rotation), dtype=torch.float64).T
+            new[key] = vectors
     return new
 
 
@@ -76,7 +85,9 @@ def permuted_graph(graph: Any, permutation: Sequence[int]) -> Any:
         raise ValueError(f"not a permutation of {n} atoms: {perm.tolist()}")
     inverse = torch.argsort(perm)
     pairs = inverse[graph.pair_index.long()]
-    order = torch.argsort(pairs[0] * n + pairs[1])
+    cell_shift = graph.get("pair_cell_shift")
+    keys = [pairs[1], pairs[0]] if cell_shift is None else [*cell_shift.T.flip(0), pairs[1], pairs[0]]
+    order = torch.as_tensor(np.lexsort([key.numpy() for key in keys]))
     pairs = pairs[:, order]
     onsite = torch.arange(n).repeat(2, 1)
     new = Data(
@@ -88,6 +99,11 @@ def permuted_graph(graph: Any, permutation: Sequence[int]) -> Any:
     )
     if "charge" in graph:
         new.charge = graph.charge
+    if cell_shift is not None:
+        new.cell = graph.cell
+        new.pair_cell_shift = cell_shift[order]
+        new.pair_shift = graph.pair_shift[order]
+        new.block_cell_shift = torch.cat([torch.zeros(n, 3, dtype=cell_shift.dtype), cell_shift[order]])
     return new
 
 
@@ -109,14 +125,19 @@ def orbital_permutation(
 
 
 def block_layout(graph: Any, basis: OrbitalBasis) -> PackedBlockLayout:
-    """Packed layout of a single-structure graph's ``block_index``."""
-    return PackedBlockLayout.build(
-        graph.z.cpu().numpy(), basis, graph.block_index.T.cpu().tolist()
-    )
+    """Packed layout of a single-structure graph's blocks (periodic: over its translations)."""
+    from hamkit.data.graph import graph_layout
+
+    return graph_layout(graph, basis)[0]
 
 
 def packed_to_matrix(packed: torch.Tensor | np.ndarray, graph: Any, basis: OrbitalBasis) -> np.ndarray:
-    """Full (n_orbitals, n_orbitals) float64 matrix of packed blocks; absent blocks are 0."""
+    """Full float64 matrix of packed blocks; absent blocks are 0.
+
+    Returns:
+        (n_orbitals, n_orbitals) for a molecule; (n_R, n_orbitals, n_orbitals) for a
+        periodic graph, over its distinct translations in lexicographic order.
+    """
     if isinstance(packed, torch.Tensor):
         packed = packed.detach().cpu().to(torch.float64).numpy()
     return unpack_blocks(np.asarray(packed, dtype=np.float64), block_layout(graph, basis))

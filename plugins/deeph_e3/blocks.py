@@ -47,6 +47,8 @@ class DeepHE3Geometry:
         message: Indices of the pairs closer than the cutoff (the node updates' messages).
         node_groups: Atoms grouped by element.
         pair_groups: Pairs grouped by ordered element pair.
+        pair_cell_shift: Periodic graphs: lattice translation of atom j per pair, (n_pairs, 3)
+            long; None for molecules.
     """
 
     pair_index: torch.Tensor
@@ -56,6 +58,7 @@ class DeepHE3Geometry:
     message: torch.Tensor
     node_groups: TypeGroups
     pair_groups: TypeGroups
+    pair_cell_shift: torch.Tensor | None = None
 
 
 @dataclass

@@ -250,7 +250,8 @@ class DeepHE3Featurizer(Featurizer):
         Args:
             graph: ``z`` (n_atoms,), ``pos`` (n_atoms, 3) Angstrom, ``pair_index`` (2, n_pairs)
                 and optionally ``pair_shift`` (n_pairs, 3) Angstrom (periodic images:
-                ``r_ij = pos_j - pos_i + pair_shift``).
+                ``r_ij = pos_j - pos_i + pair_shift``) with ``pair_cell_shift`` (n_pairs, 3),
+                the integer lattice translations the head needs to pair H_ij(R) with H_ji(-R).
 
         Returns:
             The geometry, in the parameter dtype.
@@ -275,6 +276,7 @@ class DeepHE3Featurizer(Featurizer):
                     "(one lattice shift vector in Angstrom per pair)"
                 )
             vectors = vectors + shift.to(self.dtype)
+        cell_shift = getattr(graph, "pair_cell_shift", None)  # passed on to the head
         distance = vectors.norm(dim=-1)
         sh = o3.spherical_harmonics(
             list(range(self.config.sh_lmax + 1)), to_e3nn_frame(vectors), normalize=True,
@@ -289,6 +291,7 @@ class DeepHE3Featurizer(Featurizer):
             message=torch.nonzero(distance < self.config.cutoff).squeeze(1),
             node_groups=TypeGroups.build(species),
             pair_groups=TypeGroups.build(species[i] * n_species + species[j]),
+            pair_cell_shift=None if cell_shift is None else cell_shift.long(),
         )
 
     def initial_state(self, graph: Any) -> DeepHE3State:
@@ -329,6 +332,7 @@ class DeepHE3Featurizer(Featurizer):
             pair_index=state.geometry.pair_index,
             node_irreps=self.node_irreps,
             pair_irreps=self.pair_irreps,
+            pair_cell_shift=state.geometry.pair_cell_shift,
         )
 
     def forward(self, graph: Any) -> EquivariantFeatures:

@@ -15,6 +15,7 @@ from hamkit.components import BuildContext, ComponentConfig, Head
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
 from hamkit.errors import HamkitError
+from hamkit.data.graph import onsite_blocks
 from hamkit_plugins.heads.expansion import Irrep, PairExpansion, pair_expansion
 from hamkit_plugins.heads.indexing import locate_pairs, packed_offsets
 from hamkit_plugins.heads.projection import BlockProjection
@@ -67,7 +68,9 @@ class CGExpansionHead(Head):
 
     Symmetry: the raw blocks ``B`` are averaged with the transposed raw block of the reverse
     pair, ``H_ij = (B_ij + B_ji^T) / 2`` (on-site: ``(B_ii + B_ii^T) / 2``), so the assembled
-    matrix is exactly symmetric, bit for bit.
+    matrix is exactly symmetric, bit for bit. In periodic graphs the reverse of block
+    (i, j, R) is (j, i, -R), so ``H_ji(-R) = H_ij(R)^T`` holds exactly as well; the
+    self-image blocks (i, i, R != 0) pair with (i, i, -R).
 
     Parity: by default (``parity="ignore"``) features are used by degree only, as needed by
     SO(3)-only, all-even backbones: p-p sub-blocks contain a 1e part and p-d ones a 2o part,
@@ -205,12 +208,15 @@ class CGExpansionHead(Head):
         sizes = self.orbital_count[z[row]] * self.orbital_count[z[col]]
         offsets = packed_offsets(sizes)
         total = int(offsets[-1])
-        onsite = row == col
-        reverse = locate_pairs(torch.stack([col, row]), block_index, n_atoms, "block_index")
+        onsite = onsite_blocks(graph)
+        block_shift = getattr(graph, "block_cell_shift", None)
+        reverse = locate_pairs(torch.stack([col, row]), block_index, n_atoms, "block_index",
+                               None if block_shift is None else -block_shift, block_shift)
         pair_position = torch.full_like(row, -1)
         off = torch.nonzero(~onsite).squeeze(1)
         pair_position[off] = locate_pairs(
-            block_index[:, off], features.pair_index.long(), n_atoms, "the features' pair_index"
+            block_index[:, off], features.pair_index.long(), n_atoms, "the features' pair_index",
+            None if block_shift is None else block_shift[off], features.pair_cell_shift,
         )
         n = len(self.species)
         block_type = onsite.long() * n * n + species[row] * n + species[col]
