@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from rich.console import Console
 
 import hamkit
-from hamkit.cli import ablate_cmd, bench_cmd, data_cmd, eval_cmd, plugins_cmd, predict_cmd, recipe_cmd, scf_cmd, train_cmd
+from hamkit.cli import (
+    ablate_cmd, bands_cmd, bench_cmd, data_cmd, eval_cmd, plugins_cmd, predict_cmd, recipe_cmd, scf_cmd, train_cmd,
+)
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.errors import HamkitError
 from hamkit.plugin_host import PluginHost, get_host
 
 BUILTIN_COMMAND_MODULES = (plugins_cmd, recipe_cmd, data_cmd, train_cmd, eval_cmd, predict_cmd, scf_cmd,
-                           ablate_cmd, bench_cmd)
+                           ablate_cmd, bench_cmd, bands_cmd)
 
 
 def collect_commands(host: PluginHost) -> CommandRegistrar:

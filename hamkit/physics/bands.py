@@ -43,7 +43,7 @@ class BandPath(NamedTuple):
             across a break (``"GX,YG"``).
         special_x: Positions of the special points on ``x``, shape (n_ticks,).
         labels: One label per tick (``Γ`` for ``G``; ``"X|Y"`` where a break joins
-            two points at the same position).
+            two different points at the same position, one label for ``"...G,G..."``).
         path: The path in ASE's notation (e.g. ``"GMKG"``), as used.
     """
 
@@ -156,7 +156,8 @@ def _merge_ticks(special_x: np.ndarray, labels: list[str]) -> tuple[np.ndarray, 
     for position, label in zip(special_x, labels):
         shown = GAMMA if label == "G" else label
         if ticks and abs(position - ticks[-1]) < _SAME_POSITION:
-            merged[-1] = f"{merged[-1]}|{shown}"
+            if shown != merged[-1].split("|")[-1]:
+                merged[-1] = f"{merged[-1]}|{shown}"
         else:
             ticks.append(float(position))
             merged.append(shown)

@@ -177,6 +177,12 @@ def test_path_with_a_break() -> None:
     np.testing.assert_allclose(path.special_x, [0.0, np.pi / 3, np.pi / 3 + np.pi / 4])
 
 
+def test_a_break_between_equal_points_shows_one_label() -> None:
+    structure = graphene()
+    path = band_path(structure.cell, structure.pbc, "GMKG,GM", 80)
+    assert path.labels == ["Γ", "M", "K", "Γ", "M"]
+
+
 def test_one_dimensional_chain_path() -> None:
     path = band_path(np.diag([2.0, 15.0, 15.0]), (True, False, False), None, 21)
     assert path.labels == ["Γ", "X"]

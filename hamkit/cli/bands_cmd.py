@@ -1,0 +1,397 @@
+"""``hamkit bands RUN_DIR_OR_CKPT [STRUCTURE] --out DIR [--path G-M-K-G] [--window 2.0] [--json]``.
+
+Band structure of a periodic structure from a trained model's predicted H(R):
+
+* without STRUCTURE: the first record of the run's test split (re-made from
+  ``recipe.yaml``); reference bands from its H(R), S(R) and predicted bands from the
+  predicted H(R) with the record's S(R) (the TRUE overlap), plus band errors;
+* with a STRUCTURE file (periodic, with a cell): S(k) from PySCF in the dataset's basis
+  and pseudopotential (:func:`hamkit.data.pbc_cell.overlap_kpoints`); predicted bands only.
+
+The Fermi level is the record's ``fermi_level`` when it has one, else the filling level
+(:func:`hamkit.physics.bands.fermi_level_from_electrons`) of the reference (or, without
+one, predicted) bands on a 12-point-per-direction mesh plus the path, with the record's
+``n_electrons`` or PySCF's valence electron count. Errors compare bands by index at the
+path's k-points, where the reference lies within ``--window`` eV of the Fermi level.
+Outputs: ``DIR/bands.png`` and ``DIR/bands.json``, written only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase.units import Hartree as EV_PER_HARTREE
+from rich.console import Console
+from rich.table import Table
+
+from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.model_options import add_model_argument, describe_model, json_safe, load_model, print_json
+from hamkit.data.structure import HamiltonianRecord, Structure
+from hamkit.engine.band_plots import plot_bands, plotted_half_range
+from hamkit.engine.prepare import prepare_data
+from hamkit.errors import HamkitError
+from hamkit.physics.bands import (
+    DEFAULT_OVERLAP_THRESHOLD, BandErrors, BandPath, band_errors_near_fermi, band_path,
+    fermi_level_from_electrons, mesh_for, solve_bands,
+)
+from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
+
+PERIODIC_NEEDED = "hamkit bands needs a periodic structure"
+MESH_POINTS = 12
+"""Monkhorst-Pack points per periodic direction for the Fermi level (12: graphene's K is on it)."""
+NO_PSEUDO = "none"
+"""``--pseudo none``: all-electron basis."""
+PNG_NAME = "bands.png"
+JSON_NAME = "bands.json"
+
+
+@dataclass(frozen=True)
+class BandTarget:
+    """What to draw: a structure, and its labelled record when there is one.
+
+    Attributes:
+        name: For messages and the plot title.
+        structure: The periodic structure.
+        record: The labelled record (reference H(R), S(R)), or None for a structure file.
+    """
+
+    name: str
+    structure: Structure
+    record: HamiltonianRecord | None
+
+
+@dataclass(frozen=True)
+class BandResult:
+    """Bands along the path (Hartree) and what was measured.
+
+    Attributes:
+        path: The k-path.
+        reference: (n_k, n_bands) reference bands on the path, or None.
+        predicted: (n_k, n_bands) predicted bands on the path.
+        fermi_level: Hartree.
+        fermi_source: How the Fermi level was found (for the report).
+        errors: ``{"window": ..., "plotted": ...}`` band errors, empty without a reference.
+    """
+
+    path: BandPath
+    reference: np.ndarray | None
+    predicted: np.ndarray
+    fermi_level: float
+    fermi_source: str
+    errors: dict[str, BandErrors]
+
+
+# ---------------------------------------------------------------------------- arguments
+def _configure(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    parser.add_argument("structure", nargs="?", default=None, metavar="STRUCTURE",
+                        help="A periodic structure file ASE reads (with a cell; a 2D material needs "
+                             "pbc T T F, e.g. extxyz). Default: the first structure of the run's test split.")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help=f"Output folder: {PNG_NAME} and {JSON_NAME} (written only on success).")
+    parser.add_argument("--path", default=None, metavar="POINTS",
+                        help="Special points, e.g. G-M-K-G, GMKG or GX,YG (comma breaks the path); "
+                             "default: ASE's path for the lattice.")
+    parser.add_argument("--npoints", type=_at_least(2, int), default=120, help="k-points on the path (default 120).")
+    parser.add_argument("--window", type=_at_least(0.0, float), default=2.0, metavar="EV",
+                        help="Band errors within this many eV of the Fermi level (default 2.0).")
+    parser.add_argument("--threshold", type=_at_least(0.0, float), default=DEFAULT_OVERLAP_THRESHOLD,
+                        help="Project out eigenvectors of S(k) below this (default 5e-4, DeepH's).")
+    parser.add_argument("--basis", default=None, metavar="NAME",
+                        help="PySCF basis of a STRUCTURE file's overlap (default: the run's dataset provenance).")
+    parser.add_argument("--pseudo", default=None, metavar="NAME",
+                        help=f"PySCF pseudopotential, or '{NO_PSEUDO}' (default: the dataset provenance).")
+    parser.add_argument("--json", action="store_true", help="Print one JSON object (errors in meV) instead of a table.")
+    parser.epilog = ("Energies: eV relative to the Fermi level in the plot, absolute eV (and E_F) in bands.json; "
+                     "errors in meV, bands matched by index at the path's k-points.")
+
+
+def _at_least(minimum: float, kind: type):
+    def parse(text: str):
+        value = kind(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+# ---------------------------------------------------------------------------- targets
+def split_record_target(trained: Any) -> BandTarget:
+    """The first record of the run's test split.
+
+    Raises:
+        HamkitError: Empty test split, or a molecule (no lattice translations).
+    """
+    data = prepare_data(trained.recipe)
+    test = data.splits["test"]
+    if len(test) == 0:
+        raise HamkitError("the run's test split is empty; give a STRUCTURE file")
+    record = data.dataset[int(test[0])]
+    name = record.key or f"test record {int(test[0])}"
+    if not record.is_periodic or record.structure.cell is None:
+        raise HamkitError(f"{PERIODIC_NEEDED}; the run's test structure '{name}' is a molecule "
+                          "(its dataset has no lattice translations)")
+    if record.overlap is None:
+        raise HamkitError(f"test structure '{name}' has no overlap S(R): reference bands need it")
+    return BandTarget(name, record.structure, record)
+
+
+def structure_file_target(path: Path) -> BandTarget:
+    """The single periodic structure in an ASE-readable file.
+
+    Raises:
+        HamkitError: Missing or unreadable file, several frames, or no periodic cell.
+    """
+    import ase.io
+
+    if not path.is_file():
+        raise HamkitError(f"{path}: no such structure file")
+    try:
+        frames = ase.io.read(path, index=":")
+    except Exception as error:  # noqa: BLE001 - ASE raises many kinds on bad input
+        raise HamkitError(f"{path}: ASE cannot read it ({type(error).__name__}: {error})") from None
+    if len(frames) != 1:
+        raise HamkitError(f"{path}: {len(frames)} structures in the file; give a file with exactly one")
+    atoms = frames[0]
+    if not atoms.pbc.any() or atoms.cell.rank < 3:
+        raise HamkitError(f"{PERIODIC_NEEDED}; {path} has pbc={atoms.pbc.tolist()} and a cell of rank "
+                          f"{atoms.cell.rank} (use a format with a lattice, e.g. extxyz with "
+                          "Lattice=... pbc=\"T T F\", POSCAR or cif)")
+    structure = Structure(atoms.numbers, atoms.positions, int(atoms.info.get("charge", 0)),
+                          cell=np.asarray(atoms.cell), pbc=tuple(atoms.pbc))
+    return BandTarget(str(path), structure, None)
+
+
+# ---------------------------------------------------------------------------- PySCF basis
+def dataset_provenance(run_dir: Path) -> dict[str, Any]:
+    """The dataset provenance the run recorded in ``data.json`` ({} when absent)."""
+    path = Path(run_dir) / "data.json"
+    try:
+        return dict(json.loads(path.read_text()).get("provenance") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def pyscf_basis(trained: Any, args: argparse.Namespace) -> tuple[str, str | None]:
+    """``(basis_name, pseudo)`` for PySCF: the options, else the dataset provenance.
+
+    Raises:
+        HamkitError: Either one is unknown (names the option to pass).
+    """
+    provenance = dataset_provenance(trained.run_dir)
+    basis = args.basis or provenance.get("basis")
+    if not basis:
+        raise HamkitError("the PySCF basis of this run's data is unknown (no 'basis' in the dataset "
+                          "provenance of data.json); pass --basis NAME, e.g. --basis gth-szv")
+    if args.pseudo is not None:
+        pseudo = None if args.pseudo.lower() == NO_PSEUDO else args.pseudo
+    elif "pseudo" in provenance:
+        pseudo = provenance["pseudo"] or None
+    else:
+        raise HamkitError("the pseudopotential of this run's data is unknown (no 'pseudo' in the dataset "
+                          f"provenance of data.json); pass --pseudo NAME (e.g. gth-pbe) or --pseudo {NO_PSEUDO}")
+    return str(basis), pseudo
+
+
+def pyscf_overlaps(structure: Structure, trained: Any, args: argparse.Namespace, kpoints: np.ndarray) -> np.ndarray:
+    """S(k) (n_k, n, n) from PySCF in the run's basis (canonical order).
+
+    Raises:
+        HamkitError: Unknown basis or pseudopotential, or a basis PySCF disagrees with.
+    """
+    from hamkit.data.pbc_cell import overlap_kpoints
+
+    basis_name, pseudo = pyscf_basis(trained, args)
+    try:
+        return overlap_kpoints(structure, trained.basis, basis_name, pseudo, kpoints)
+    except (ValueError, KeyError, RuntimeError) as error:
+        raise HamkitError(f"PySCF overlap in basis '{basis_name}' (pseudo {pseudo}): {error}") from None
+
+
+def pyscf_electrons(structure: Structure, trained: Any, args: argparse.Namespace) -> int:
+    """Electrons per cell PySCF counts (valence electrons with a pseudopotential).
+
+    Raises:
+        HamkitError: Unknown basis or pseudopotential, or a cell PySCF refuses (odd count).
+    """
+    from hamkit.data.pbc_cell import build_cell
+
+    basis_name, pseudo = pyscf_basis(trained, args)
+    try:
+        return int(build_cell(structure, basis_name, pseudo).nelectron)
+    except (ValueError, KeyError, RuntimeError) as error:
+        raise HamkitError(f"PySCF cell in basis '{basis_name}' (pseudo {pseudo}): {error}") from None
+
+
+# ---------------------------------------------------------------------------- bands
+def predicted_real_space(trained: Any, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """``(translations (n_R, 3), H(R) (n_R, n, n))`` from the model (canonical, Hartree)."""
+    from hamkit.engine import inference
+
+    predict = getattr(inference, "predict_real_space", None)
+    if predict is None:
+        raise HamkitError("this hamkit cannot predict periodic H(R) yet (no "
+                          "hamkit.engine.inference.predict_real_space)")
+    translations, hamiltonian = predict(trained, structure)
+    return np.asarray(translations, dtype=np.int64), np.asarray(hamiltonian, dtype=np.float64)
+
+
+def compute_bands(trained: Any, target: BandTarget, args: argparse.Namespace) -> BandResult:
+    """Reference and predicted bands on the path, the Fermi level and band errors."""
+    structure = target.structure
+    trained.check_elements(structure.numbers, target.name)
+    path = band_path(structure.cell, structure.pbc, args.path, args.npoints)
+    kpoints = np.concatenate([path.kpoints, monkhorst_pack(mesh_for(structure.pbc, MESH_POINTS))])
+    record = target.record
+    if record is not None:
+        overlaps = bloch_matrices(record.translations, record.overlap, kpoints)
+    else:
+        overlaps = pyscf_overlaps(structure, trained, args, kpoints)
+    translations, hamiltonian = predicted_real_space(trained, structure)
+    if hamiltonian.shape[1:] != overlaps.shape[1:]:
+        raise HamkitError(f"predicted H(R) has {hamiltonian.shape[1]} orbitals, S(k) {overlaps.shape[1]}: "
+                          "the model's basis and the overlap's basis differ")
+    predicted = _solve(bloch_matrices(translations, hamiltonian, kpoints), overlaps, args.threshold)
+    reference = (_solve(bloch_matrices(record.translations, record.hamiltonian, kpoints), overlaps, args.threshold)
+                 if record is not None else None)
+    fermi_level, source = _fermi_level(record, reference if reference is not None else predicted,
+                                       lambda: pyscf_electrons(structure, trained, args))
+    n_path = len(path.kpoints)
+    on_path = [None if bands is None else bands[:n_path] for bands in (reference, predicted)]
+    errors = {} if reference is None else {
+        "window": band_errors_near_fermi(on_path[1], on_path[0], fermi_level, args.window),
+        "plotted": band_errors_near_fermi(on_path[1], on_path[0], fermi_level, plotted_half_range(args.window)),
+    }
+    return BandResult(path, on_path[0], on_path[1], fermi_level, source, errors)
+
+
+def _solve(h_k: np.ndarray, s_k: np.ndarray, threshold: float) -> np.ndarray:
+    try:
+        return solve_bands(h_k, s_k, threshold)
+    except ValueError as error:
+        raise HamkitError(f"bands: {error} (lower --threshold)") from None
+
+
+def _fermi_level(record: HamiltonianRecord | None, bands: np.ndarray,
+                 pyscf_count: Callable[[], int]) -> tuple[float, str]:
+    """The record's Fermi level, else the filling level of ``bands`` (path + mesh).
+
+    The electron count is the record's ``n_electrons``, else ``pyscf_count()``.
+    """
+    extras = record.extras if record is not None else {}
+    if extras.get("fermi_level") is not None:
+        return float(extras["fermi_level"]), "the record's fermi_level"
+    electrons = extras.get("n_electrons")
+    if electrons is None:
+        electrons = pyscf_count()
+    try:
+        level = fermi_level_from_electrons(bands, float(electrons))
+    except ValueError as error:
+        raise HamkitError(f"Fermi level: {error}") from None
+    which = "reference" if record is not None else "predicted"
+    return level, f"{float(electrons):g} electrons filling the {which} bands (mesh + path)"
+
+
+# ---------------------------------------------------------------------------- output
+def summary(result: BandResult, target: BandTarget, window_ev: float) -> dict[str, Any]:
+    """The JSON summary (errors in meV, energies in eV)."""
+    errors = {name: {"mae_mev": e.mae_mev, "max_mev": e.max_mev, "values": e.count,
+                     "window_ev": window_ev if name == "window" else plotted_half_range(window_ev)}
+              for name, e in result.errors.items()}
+    return {"structure": target.name, "path": result.path.path, "labels": result.path.labels,
+            "kpoints": len(result.path.kpoints), "bands": _band_count(result.predicted),
+            "fermi_level_ev": result.fermi_level * EV_PER_HARTREE, "fermi_level_source": result.fermi_source,
+            "errors": errors}
+
+
+def _band_count(bands: np.ndarray) -> int:
+    """Bands with a value at some k-point (NaN padding excluded)."""
+    return int(np.isfinite(bands).any(axis=0).sum())
+
+
+def band_data(result: BandResult, target: BandTarget, window_ev: float) -> dict[str, Any]:
+    """Everything of ``bands.json``: summary plus the path and energies (eV)."""
+
+    def in_ev(bands: np.ndarray | None) -> list | None:
+        return None if bands is None else (bands * EV_PER_HARTREE).tolist()
+
+    return {**summary(result, target, window_ev), "units": {"energy": "eV", "x": "1/Angstrom",
+                                                         "kpoints": "reduced", "errors": "meV"},
+            "kpoint_coordinates": result.path.kpoints.tolist(), "x": result.path.x.tolist(),
+            "special_x": result.path.special_x.tolist(),
+            "reference_ev": in_ev(result.reference), "predicted_ev": in_ev(result.predicted)}
+
+
+def write_outputs(out: Path, result: BandResult, target: BandTarget, window_ev: float) -> None:
+    """``bands.png`` and ``bands.json`` into a temporary folder, then moved into ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir()
+    try:
+        plot_bands(result.path.x, result.path.special_x, result.path.labels, result.reference,
+                   result.predicted, result.fermi_level, staging / PNG_NAME,
+                   f"{target.name}: {'reference (black) vs ' if result.reference is not None else ''}predicted",
+                   window_ev)
+        (staging / JSON_NAME).write_text(json.dumps(json_safe(band_data(result, target, window_ev))))
+        if not out.exists():
+            os.replace(staging, out)
+            return
+        for name in (PNG_NAME, JSON_NAME):
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def results_table(result: BandResult, window_ev: float) -> Table:
+    """Band MAE and max error near E_F (meV)."""
+    table = Table(title="band errors (meV), bands matched by index")
+    for column in ("energies within", "MAE", "max", "values"):
+        table.add_column(column, justify="right")
+    for name, errors in result.errors.items():
+        half = window_ev if name == "window" else plotted_half_range(window_ev)
+        table.add_row(f"E_F ± {half:g} eV", f"{errors.mae_mev:.1f}", f"{errors.max_mev:.1f}", str(errors.count))
+    return table
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise HamkitError(f"--out {out}: exists and is not a folder")
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_out(args.out)
+    trained = load_model(args)
+    target = structure_file_target(Path(args.structure)) if args.structure else split_record_target(trained)
+    result = compute_bands(trained, target, args)
+    write_outputs(args.out, result, target, args.window)
+    info = summary(result, target, args.window)
+    if args.json:
+        print_json({**info, "out": str(args.out)})
+        return 0
+    console = Console()
+    console.print(f"model: {describe_model(trained)}", markup=False, highlight=False)
+    console.print(f"structure: {target.name}; path {'-'.join(result.path.labels)}, {info['kpoints']} k-points, "
+                  f"{info['bands']} bands; E_F = {info['fermi_level_ev']:.3f} eV ({result.fermi_source})",
+                  markup=False, highlight=False)
+    if result.errors:
+        console.print(results_table(result, args.window))
+    else:
+        console.print("no reference bands for a structure file: predicted bands only")
+    console.print(f"wrote {args.out / PNG_NAME} and {args.out / JSON_NAME}", markup=False, highlight=False)
+    return 0
+
+
+def add_commands(commands: CommandRegistrar) -> None:
+    """Add ``bands``."""
+    commands.add("bands", help="Band structure of a periodic structure: predicted vs reference bands, errors near E_F.",
+                 configure=_configure, run=_run)
