@@ -10,8 +10,9 @@ Band structure of a periodic structure from a trained model's predicted H(R):
 
 The Fermi level is the record's ``fermi_level`` when it has one, else the filling level
 (:func:`hamkit.physics.bands.fermi_level_from_electrons`) of the reference (or, without
-one, predicted) bands on a 12-point-per-direction mesh plus the path, with the record's
-``n_electrons`` or PySCF's valence electron count. Errors compare bands by index at the
+one, predicted) bands on a Monkhorst-Pack mesh (24 points for 1D, 12 x 12 for 2D,
+6 x 6 x 6 for 3D) plus the path, with the record's ``n_electrons`` or PySCF's valence
+electron count. Errors compare bands by index at the
 path's k-points, where the reference lies within ``--window`` eV of the Fermi level.
 Outputs: ``DIR/bands.png`` and ``DIR/bands.json``, written only when everything succeeded.
 """
@@ -46,8 +47,9 @@ from hamkit.physics.bands import (
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 
 PERIODIC_NEEDED = "hamkit bands needs a periodic structure"
-MESH_POINTS = 12
-"""Monkhorst-Pack points per periodic direction for the Fermi level (12: graphene's K is on it)."""
+FERMI_MESH_POINTS = {1: 24, 2: 12, 3: 6}
+"""Monkhorst-Pack points per periodic direction for the Fermi level, by number of periodic
+directions (multiples of 3 and 2: hexagonal K and M points lie on the mesh)."""
 NO_PSEUDO = "none"
 """``--pseudo none``: all-electron basis."""
 PNG_NAME = "bands.png"
@@ -251,40 +253,53 @@ def compute_bands(trained: Any, target: BandTarget, args: argparse.Namespace) ->
     structure = target.structure
     trained.check_elements(structure.numbers, target.name)
     path = band_path(structure.cell, structure.pbc, args.path, args.npoints)
-    kpoints = np.concatenate([path.kpoints, monkhorst_pack(mesh_for(structure.pbc, MESH_POINTS))])
     record = target.record
-    if record is not None:
-        overlaps = bloch_matrices(record.translations, record.overlap, kpoints)
-    else:
-        overlaps = pyscf_overlaps(structure, trained, args, kpoints)
-    translations, hamiltonian = predicted_real_space(trained, structure)
-    if hamiltonian.shape[1:] != overlaps.shape[1:]:
-        raise HamkitError(f"predicted H(R) has {hamiltonian.shape[1]} orbitals, S(k) {overlaps.shape[1]}: "
+    predicted_h = predicted_real_space(trained, structure)
+    reference_h = None if record is None else (record.translations, record.hamiltonian)
+    path_overlaps = _overlaps(target, trained, args, path.kpoints)
+    if predicted_h[1].shape[1:] != path_overlaps.shape[1:]:
+        raise HamkitError(f"predicted H(R) has {predicted_h[1].shape[1]} orbitals, S(k) {path_overlaps.shape[1]}: "
                           "the model's basis and the overlap's basis differ")
-    predicted = _solve(bloch_matrices(translations, hamiltonian, kpoints), overlaps, args.threshold)
-    reference = (_solve(bloch_matrices(record.translations, record.hamiltonian, kpoints), overlaps, args.threshold)
-                 if record is not None else None)
-    fermi_level, source = _fermi_level(record, reference if reference is not None else predicted,
-                                       lambda: pyscf_electrons(structure, trained, args))
-    n_path = len(path.kpoints)
-    on_path = [None if bands is None else bands[:n_path] for bands in (reference, predicted)]
+    predicted = _solve(predicted_h, path.kpoints, path_overlaps, args.threshold)
+    reference = None if reference_h is None else _solve(reference_h, path.kpoints, path_overlaps, args.threshold)
+
+    def filling_bands() -> np.ndarray:
+        kpoints = np.concatenate([path.kpoints, monkhorst_pack(fermi_mesh(structure.pbc))])
+        hamiltonian = reference_h if reference_h is not None else predicted_h
+        return _solve(hamiltonian, kpoints, _overlaps(target, trained, args, kpoints), args.threshold)
+
+    fermi_level, source = _fermi_level(record, filling_bands, lambda: pyscf_electrons(structure, trained, args))
     errors = {} if reference is None else {
-        "window": band_errors_near_fermi(on_path[1], on_path[0], fermi_level, args.window),
-        "plotted": band_errors_near_fermi(on_path[1], on_path[0], fermi_level, plotted_half_range(args.window)),
+        "window": band_errors_near_fermi(predicted, reference, fermi_level, args.window),
+        "plotted": band_errors_near_fermi(predicted, reference, fermi_level, plotted_half_range(args.window)),
     }
-    return BandResult(path, on_path[0], on_path[1], fermi_level, source, errors)
+    return BandResult(path, reference, predicted, fermi_level, source, errors)
 
 
-def _solve(h_k: np.ndarray, s_k: np.ndarray, threshold: float) -> np.ndarray:
+def fermi_mesh(pbc: tuple[bool, bool, bool]) -> tuple[int, int, int]:
+    """Monkhorst-Pack mesh of the Fermi level: :data:`FERMI_MESH_POINTS` by periodic dimension."""
+    return mesh_for(pbc, FERMI_MESH_POINTS[sum(pbc)])
+
+
+def _overlaps(target: BandTarget, trained: Any, args: argparse.Namespace, kpoints: np.ndarray) -> np.ndarray:
+    """S(k) (n_k, n, n): the record's S(R) summed, else PySCF's."""
+    if target.record is not None:
+        return bloch_matrices(target.record.translations, target.record.overlap, kpoints)
+    return pyscf_overlaps(target.structure, trained, args, kpoints)
+
+
+def _solve(real_space: tuple[np.ndarray, np.ndarray], kpoints: np.ndarray, overlaps: np.ndarray,
+           threshold: float) -> np.ndarray:
+    """Bands (n_k, n_bands) of ``(translations, H(R))`` with the given S(k), Hartree."""
     try:
-        return solve_bands(h_k, s_k, threshold)
+        return solve_bands(bloch_matrices(*real_space, kpoints), overlaps, threshold)
     except ValueError as error:
         raise HamkitError(f"bands: {error} (lower --threshold)") from None
 
 
-def _fermi_level(record: HamiltonianRecord | None, bands: np.ndarray,
+def _fermi_level(record: HamiltonianRecord | None, filling_bands: Callable[[], np.ndarray],
                  pyscf_count: Callable[[], int]) -> tuple[float, str]:
-    """The record's Fermi level, else the filling level of ``bands`` (path + mesh).
+    """The record's Fermi level, else the filling level of ``filling_bands()`` (path + mesh).
 
     The electron count is the record's ``n_electrons``, else ``pyscf_count()``.
     """
@@ -295,7 +310,7 @@ def _fermi_level(record: HamiltonianRecord | None, bands: np.ndarray,
     if electrons is None:
         electrons = pyscf_count()
     try:
-        level = fermi_level_from_electrons(bands, float(electrons))
+        level = fermi_level_from_electrons(filling_bands(), float(electrons))
     except ValueError as error:
         raise HamkitError(f"Fermi level: {error}") from None
     which = "reference" if record is not None else "predicted"

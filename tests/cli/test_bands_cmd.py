@@ -7,6 +7,7 @@ exactly the reference bands shifted by d, so the command must report d as the ba
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -112,6 +113,16 @@ def test_existing_output_folder_keeps_other_files(fake_run, tmp_path, capsys) ->
     assert (out / "notes.txt").read_text() == "mine"
     assert json.loads((out / "bands.json").read_text())["path"] == "GMKG"
     _no_leftovers(tmp_path)
+
+
+def test_the_records_fermi_level_is_used(fake_run, tmp_path, monkeypatch, capsys) -> None:
+    run_dir, records = fake_run
+    records[1] = replace(records[1], extras={"fermi_level": -1.0 / EV_PER_HARTREE})
+    code, stdout, stderr = _run([str(run_dir), "--out", str(tmp_path / "o"), "--json"], capsys)
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    assert report["fermi_level_ev"] == pytest.approx(-1.0) and report["fermi_level_source"] == "the record's fermi_level"
+    assert report["errors"]["window"]["mae_mev"] == pytest.approx(SHIFT_EV * 1000, abs=1e-7)
 
 
 def test_molecule_run_is_refused(fake_run, tmp_path, monkeypatch, capsys) -> None:
