@@ -37,6 +37,8 @@ class Featurizer(nn.Module, Component):
     """
 
     kind: ClassVar[str] = "featurizer"
+    supports_periodic: ClassVar[bool] = False
+    """True when the featurizer uses the periodic-image vectors ``pair_shift`` of crystal graphs."""
     node_irreps: str
     pair_irreps: str
 

@@ -1,4 +1,9 @@
-"""Predicting full Hamiltonians and scoring them with the QH9 metrics."""
+"""Predicting packed Hamiltonian blocks and scoring them with the QH9 metrics.
+
+Molecules are scored on their full matrices (:mod:`hamkit.physics.metrics`), crystals on
+their predicted blocks and on bands over a k-mesh (:mod:`hamkit.physics.periodic_metrics`);
+both give the same keys, so tables and ablations treat them alike.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,17 @@ import torch
 from torch_geometric.data import Data
 
 from hamkit.components import Dataset
+from hamkit.data.basis import OrbitalBasis
+from hamkit.data.graph import graph_layout, record_matrices_at
+from hamkit.data.structure import HamiltonianRecord
 from hamkit.engine.batches import collate
-from hamkit.physics.blocks import PackedBlockLayout, unpack_blocks
-from hamkit.physics.metrics import evaluate_hamiltonians
+from hamkit.physics.bloch import bloch_matrices
+from hamkit.physics.blocks import PackedBlockLayout, pack_blocks, unpack_blocks
+from hamkit.physics.eigen import solve_generalized_eigen
+from hamkit.physics.metrics import METRIC_KEYS, evaluate_hamiltonians, structure_metrics, summarize_metrics
+from hamkit.physics.periodic_metrics import (
+    PERIODIC_OVERLAP_THRESHOLD, band_errors_on_mesh, block_errors, default_mesh,
+)
 
 
 def predict_packed(
@@ -38,7 +51,7 @@ def predicted_matrices(
     model: torch.nn.Module, dataset: Dataset, indices: Sequence[int], graphs: Sequence[Data],
     dtype: torch.dtype, device: torch.device, batch_size: int,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Predicted and reference matrices of the given records.
+    """Predicted and reference matrices of molecular records.
 
     Args:
         model: The trained model.
@@ -61,6 +74,74 @@ def predicted_matrices(
         layout = PackedBlockLayout.build(numbers, dataset.basis, graph.block_index.T.tolist())
         results.append((unpack_blocks(values, layout), record.hamiltonian, record.overlap, numbers))
     return results
+
+
+def occupied_bands(record: HamiltonianRecord) -> int | None:
+    """Doubly occupied bands of a periodic record: ``n_electrons / 2``, or the reference
+    bands below ``fermi_level`` at Gamma; None when the record tells neither."""
+    n_electrons = record.extras.get("n_electrons")
+    if n_electrons is not None:
+        return int(round(float(n_electrons))) // 2
+    fermi = record.extras.get("fermi_level")
+    if fermi is None or record.overlap is None:
+        return None
+    gamma = np.zeros(3)
+    energies, _ = solve_generalized_eigen(bloch_matrices(record.translations, record.hamiltonian, gamma),
+                                          bloch_matrices(record.translations, record.overlap, gamma),
+                                          PERIODIC_OVERLAP_THRESHOLD)
+    return int(np.sum(energies < float(fermi)))
+
+
+def periodic_record_metrics(
+    record: HamiltonianRecord, values: np.ndarray, layout: PackedBlockLayout, translations: np.ndarray,
+) -> dict[str, float]:
+    """Metrics of one crystal: block errors, and band errors on the default k-mesh.
+
+    Args:
+        record: The periodic record (reference H(R), S(R)).
+        values: (n_elements,) predicted packed blocks of its graph.
+        layout: The graph's layout over ``translations``.
+        translations: (n_R, 3) the graph's translations.
+
+    Returns:
+        Every key of :data:`METRIC_KEYS`; band metrics are ``nan`` without an overlap or
+        without an electron count (``extras["n_electrons"]`` or ``extras["fermi_level"]``).
+    """
+    true = pack_blocks(record_matrices_at(record, record.hamiltonian, translations), layout)
+    n_atoms = record.structure.n_atoms
+    onsite = np.repeat(np.arange(len(layout.pairs)) < n_atoms, np.diff(layout.offsets))
+    metrics = {key: float("nan") for key in METRIC_KEYS}
+    metrics.update(block_errors(values, true, onsite))
+    n_occupied = occupied_bands(record)
+    if record.overlap is not None and n_occupied:
+        metrics.update(band_errors_on_mesh(
+            (translations, unpack_blocks(values, layout)), (record.translations, record.hamiltonian),
+            (record.translations, record.overlap), n_occupied, default_mesh(record.structure.pbc)))
+    return metrics
+
+
+def record_metrics(record: HamiltonianRecord, graph: Data, values: np.ndarray, basis: OrbitalBasis) -> dict[str, float]:
+    """Metrics (:data:`METRIC_KEYS`) of one record's prediction, molecule or crystal.
+
+    Args:
+        record: The labelled record; molecules need ``overlap``.
+        graph: The graph the prediction was made on.
+        values: (n_elements,) packed prediction in the graph's layout.
+        basis: The orbital basis.
+    """
+    layout, translations = graph_layout(graph, basis)
+    if translations is not None:
+        return periodic_record_metrics(record, values, layout, translations)
+    return structure_metrics(unpack_blocks(values, layout), record.hamiltonian, record.overlap,
+                             record.structure.numbers, basis, charge=record.structure.charge)
+
+
+def evaluate_predictions(
+    records: Sequence[HamiltonianRecord], graphs: Sequence[Data], packed: Sequence[np.ndarray],
+    basis: OrbitalBasis,
+) -> dict[str, dict]:
+    """``{key: {"mean", "per_structure"}}`` over records (each with its own charge)."""
+    return summarize_metrics([record_metrics(r, g, v, basis) for r, g, v in zip(records, graphs, packed)])
 
 
 def metrics_of(matrices: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],

@@ -3,13 +3,13 @@
 Everything here works in hamkit's canonical orbital order and Hartree; conversion to a
 code's order happens only when writing files (:mod:`hamkit.engine.prediction_files`).
 Predictions go through the same graphs, batching and unpacking as the evaluation after
-training (:func:`hamkit.engine.evaluation.predicted_matrices`), so they are the same numbers.
+training (:mod:`hamkit.engine.evaluation`), so they are the same numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -18,10 +18,11 @@ from torch_geometric.data import Data
 
 from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.graph import graph_layout
 from hamkit.data.structure import Structure
 from hamkit.data.structure_files import NamedStructure
 from hamkit.engine.batches import collate
-from hamkit.engine.evaluation import metrics_of
+from hamkit.engine.evaluation import evaluate_predictions
 from hamkit.engine.pyscf_bridge import canonical_overlap, model_molecule, same_basis_name
 from hamkit.engine.restore import TrainedModel
 from hamkit.errors import HamkitError
@@ -55,6 +56,27 @@ class Prediction:
     orbital_energies: np.ndarray
 
 
+def _predict_packed(
+    trained: TrainedModel, graphs: Sequence[Data], layouts: Sequence[PackedBlockLayout],
+    batch_size: int, track: Tracker,
+) -> list[np.ndarray]:
+    """Packed float64 predictions of each graph, checked against its layout's size."""
+    starts = list(range(0, len(graphs), batch_size))
+    packed: list[np.ndarray] = []
+    trained.model.eval()
+    with torch.no_grad():  # not inference_mode: gradient inducers differentiate inside forward
+        for start in track(starts, "predicting"):
+            chunk = graphs[start:start + batch_size]
+            flat = trained.model(collate(chunk, trained.dtype, trained.device))["hamiltonian"]
+            flat = flat.double().cpu().numpy()
+            sizes = [int(layout.offsets[-1]) for layout in layouts[start:start + batch_size]]
+            if flat.shape[-1] != sum(sizes):
+                raise HamkitError(f"the model returned {flat.shape[-1]} block elements, the graphs "
+                                  f"need {sum(sizes)}: the head does not match the basis")
+            packed.extend(np.split(flat, np.cumsum(sizes)[:-1]))
+    return packed
+
+
 def predict_matrices(
     trained: TrainedModel, graphs: Sequence[Data], basis: OrbitalBasis | None = None,
     batch_size: int | None = None, track: Tracker = _no_progress,
@@ -69,26 +91,36 @@ def predict_matrices(
         track: Progress wrapper ``track(batches, description)``.
 
     Returns:
-        One (n, n) matrix per graph, in order; blocks the graph does not predict are 0.
+        One matrix per graph, in order: (n, n) for a molecule, (n_R, n, n) over the graph's
+        translations (:func:`hamkit.data.graph.graph_layout`) for a crystal; blocks the graph
+        does not predict are 0.
     """
     basis = basis or trained.basis
-    batch_size = batch_size or trained.batch_size
-    layouts = [PackedBlockLayout.build(graph.z.numpy(), basis, graph.block_index.T.tolist()) for graph in graphs]
-    starts = list(range(0, len(graphs), batch_size))
-    matrices: list[np.ndarray] = []
-    trained.model.eval()
-    with torch.no_grad():  # not inference_mode: gradient inducers differentiate inside forward
-        for start in track(starts, "predicting"):
-            chunk = graphs[start:start + batch_size]
-            flat = trained.model(collate(chunk, trained.dtype, trained.device))["hamiltonian"]
-            flat = flat.double().cpu().numpy()
-            sizes = [int(layout.offsets[-1]) for layout in layouts[start:start + batch_size]]
-            if flat.shape[-1] != sum(sizes):
-                raise HamkitError(f"the model returned {flat.shape[-1]} block elements, the graphs "
-                                  f"need {sum(sizes)}: the head does not match the basis")
-            for values, layout in zip(np.split(flat, np.cumsum(sizes)[:-1]), layouts[start:start + batch_size]):
-                matrices.append(unpack_blocks(values, layout))
-    return matrices
+    layouts = [graph_layout(graph, basis)[0] for graph in graphs]
+    packed = _predict_packed(trained, graphs, layouts, batch_size or trained.batch_size, track)
+    return [unpack_blocks(values, layout) for values, layout in zip(packed, layouts)]
+
+
+def predict_real_space(trained: TrainedModel, structure: Structure, where: str = "structure") -> tuple[np.ndarray, np.ndarray]:
+    """The model's real-space Hamiltonian H(R) of one periodic structure.
+
+    Args:
+        trained: The model.
+        structure: A periodic structure (with cell and pbc).
+        where: What the structure is, for messages.
+
+    Returns:
+        ``(translations (n_R, 3) int64, hamiltonian (n_R, n, n) float64)``: every block
+        (i, j, R) within the model's cutoff, canonical order, Hartree; other entries 0.
+
+    Raises:
+        HamkitError: A molecule, or an element the model lacks.
+    """
+    if not structure.is_periodic:
+        raise HamkitError(f"{where}: not periodic (no cell/pbc); real-space H(R) needs a crystal")
+    graph = trained.graph(structure, where)
+    [hamiltonian] = predict_matrices(trained, [graph], batch_size=1)
+    return graph_layout(graph, trained.basis)[1], hamiltonian
 
 
 def predict_structures(
@@ -149,7 +181,8 @@ def evaluate_records(
 ) -> dict[str, dict]:
     """QH9 metrics (micro-Hartree, psi in %) of the model on records of a dataset.
 
-    Records without an overlap get PySCF's in the model's basis.
+    Molecules without an overlap get PySCF's in the model's basis; crystals are scored on
+    their blocks and bands (:mod:`hamkit.physics.periodic_metrics`).
 
     Args:
         trained: The model.
@@ -171,12 +204,9 @@ def evaluate_records(
     records = [dataset[int(index)] for index in indices]
     graphs = [trained.graph(record.structure, record.key or f"record {index}")
               for index, record in zip(indices, records)]
-    predicted = predict_matrices(trained, graphs, dataset.basis, batch_size, track)
-    matrices = []
-    for record, h_pred in zip(records, predicted):
-        overlap = record.overlap
-        if overlap is None:
-            overlap = canonical_overlap(model_molecule(record.structure, trained.basis),
-                                        record.structure, trained.basis)
-        matrices.append((h_pred, record.hamiltonian, overlap, record.structure.numbers))
-    return metrics_of(matrices, dataset.basis)
+    layouts = [graph_layout(graph, dataset.basis)[0] for graph in graphs]
+    packed = _predict_packed(trained, graphs, layouts, batch_size or trained.batch_size, track)
+    complete = [record if record.overlap is not None or record.is_periodic else replace(
+        record, overlap=canonical_overlap(model_molecule(record.structure, trained.basis),
+                                          record.structure, trained.basis)) for record in records]
+    return evaluate_predictions(complete, graphs, packed, dataset.basis)

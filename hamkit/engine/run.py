@@ -27,16 +27,18 @@ import torch
 import yaml
 
 import hamkit
+from hamkit.data.graph import graph_layout
 from hamkit.engine import callbacks as cb
 from hamkit.engine.checkpoint import load_checkpoint
 from hamkit.engine.distributed import DistributedContext
-from hamkit.engine.evaluation import metrics_of, predicted_matrices
+from hamkit.engine.evaluation import evaluate_predictions, predict_packed
 from hamkit.engine.objective import Objective
 from hamkit.engine.plots import plot_learning_curves, plot_orbital_energies
 from hamkit.engine.prepare import LazyGraphs, build_context, make_graphs, prepare_data
 from hamkit.engine.trainer import LoopState, Trainer
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
+from hamkit.physics.blocks import unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
 from hamkit.recipe import ResolvedRecipe, load_recipe
 
@@ -88,11 +90,12 @@ def _write_json(path: Path, data: object) -> None:
     temporary.replace(path)
 
 
-def _orbital_energies(matrices, n_lowest: int = 12) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _orbital_energies(molecules, basis, n_lowest: int = 12) -> tuple[list[np.ndarray], list[np.ndarray]]:
     predicted, reference = [], []
-    for h_pred, h_true, overlap, _ in matrices:
-        predicted.append(solve_generalized_eigen(h_pred, overlap)[0][:n_lowest])
-        reference.append(solve_generalized_eigen(h_true, overlap)[0][:n_lowest])
+    for record, graph, values in molecules:
+        h_pred = unpack_blocks(values, graph_layout(graph, basis)[0])
+        predicted.append(solve_generalized_eigen(h_pred, record.overlap)[0][:n_lowest])
+        reference.append(solve_generalized_eigen(record.hamiltonian, record.overlap)[0][:n_lowest])
     return predicted, reference
 
 
@@ -151,17 +154,19 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
         trainer.load_state_dict(load_checkpoint(best))
 
     dtype = getattr(torch, train.dtype)
-    matrices = predicted_matrices(trainer.evaluation_model, data.dataset, data.splits["test"],
-                                  graphs["test"], dtype, device, train.batch_size)
-    metrics = metrics_of(matrices, data.dataset.basis) if matrices else {}
+    test_records = [data.dataset[int(index)] for index in data.splits["test"]]
+    packed = predict_packed(trainer.evaluation_model, graphs["test"], dtype, device, train.batch_size)
+    metrics = evaluate_predictions(test_records, graphs["test"], packed, data.dataset.basis) if packed else {}
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if distributed.is_main:
         _write_json(run_dir / "test_metrics.json", {
             "weights": "best" if best.exists() else "last", "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
             "n_parameters": n_parameters, "test": metrics})
         plot_learning_curves(run_dir)
-        if matrices:
-            plot_orbital_energies(run_dir, *_orbital_energies(matrices))
+        molecules = [(record, graph, values) for record, graph, values in zip(test_records, graphs["test"], packed)
+                     if not record.is_periodic]
+        if molecules:
+            plot_orbital_energies(run_dir, *_orbital_energies(molecules, data.dataset.basis))
     return RunResult(run_dir, loop, metrics, n_parameters)
 
 

@@ -107,6 +107,10 @@ class HamiltonianModel(nn.Module):
             ``"hamiltonian"`` in the graph's packed block layout, plus
             ``"node_traces"`` / ``"pair_traces"`` when the encoders decode traces.
         """
+        if "block_cell_shift" in graph and not self.featurizer.supports_periodic:
+            raise HamkitError(
+                f"featurizer '{self.featurizer.name}' does not support periodic structures (it would "
+                "ignore the periodic images); use one that does, e.g. deeph_e3")
         features = self._featurize(graph)
         node, node_traces = self.node_stage(features.node)
         pair, pair_traces = self.pair_stage(features.pair)

@@ -28,24 +28,26 @@ def solve_generalized_eigen(
     """Orbital energies and coefficients (numpy, float64).
 
     Args:
-        hamiltonian: (n, n) H.
-        overlap: (n, n) symmetric positive semi-definite S (use the TRUE S when judging a
-            predicted H).
+        hamiltonian: (n, n) H, real symmetric or complex Hermitian (a Bloch matrix H(k)).
+        overlap: (n, n) symmetric (Hermitian) positive semi-definite S (use the TRUE S when
+            judging a predicted H).
         threshold: Overlap eigenvalues ``<= threshold`` are projected out.
 
     Returns:
         ``(energies, coefficients)``: energies ascending, shape (m,); coefficients (n, m),
-        column k the orbital of ``energies[k]``; ``m <= n`` (see module docstring).
+        column k the orbital of ``energies[k]``; ``m <= n`` (see module docstring); complex
+        when H or S is.
     """
-    hamiltonian = np.asarray(hamiltonian, dtype=np.float64)
-    overlap = np.asarray(overlap, dtype=np.float64)
-    overlap_values, overlap_vectors = np.linalg.eigh(0.5 * (overlap + overlap.T))
+    dtype = np.result_type(np.asarray(hamiltonian).dtype, np.asarray(overlap).dtype, np.float64)
+    hamiltonian = np.asarray(hamiltonian, dtype=dtype)
+    overlap = np.asarray(overlap, dtype=dtype)
+    overlap_values, overlap_vectors = np.linalg.eigh(0.5 * (overlap + overlap.conj().T))
     kept = overlap_values > threshold
     if not kept.any():
         raise ValueError(f"every overlap eigenvalue is <= threshold {threshold}")
     transform = overlap_vectors[:, kept] / np.sqrt(overlap_values[kept])
-    symmetric = 0.5 * (hamiltonian + hamiltonian.T)
-    energies, vectors = np.linalg.eigh(transform.T @ symmetric @ transform)
+    hermitian = 0.5 * (hamiltonian + hamiltonian.conj().T)
+    energies, vectors = np.linalg.eigh(transform.conj().T @ hermitian @ transform)
     return energies, transform @ vectors
 
 

@@ -150,7 +150,14 @@ def evaluate_hamiltonians(
         Exactly the keys :data:`METRIC_KEYS`, each ``{"mean": float, "per_structure":
         [float, ...]}`` (JSON-safe). The mean skips ``nan`` entries (``nan`` if all are).
     """
-    rows = [structure_metrics(*sample, charge=charge, threshold=threshold) for sample in samples]
+    return summarize_metrics([structure_metrics(*sample, charge=charge, threshold=threshold) for sample in samples])
+
+
+def summarize_metrics(rows: Sequence[dict[str, float]]) -> dict[str, dict[str, float | list[float]]]:
+    """Per-structure metric rows to ``{key: {"mean", "per_structure"}}`` over :data:`METRIC_KEYS`.
+
+    The mean skips ``nan`` entries (``nan`` if all are).
+    """
     summary: dict[str, dict[str, float | list[float]]] = {}
     for key in METRIC_KEYS:
         values = [row[key] for row in rows]

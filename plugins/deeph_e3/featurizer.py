@@ -159,6 +159,8 @@ class DeepHE3Featurizer(Featurizer):
     sees. ``forward(graph)`` is exactly ``features(last state of forward_blocks(graph))``.
     """
 
+    supports_periodic = True
+
     name: ClassVar[str] = "deeph_e3"
     Config: ClassVar[type[ComponentConfig]] = DeepHE3Config
 
