@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
 
@@ -71,5 +73,9 @@ def read_structure_files(
                 raise HamkitError(f"{name}: the structure is periodic (pbc={atoms.pbc.tolist()}); "
                                   f"{PERIODIC_MESSAGE}")
             frame_charge = charge if charge is not None else int(atoms.info.get("charge", 0))
-            structures.append(NamedStructure(name, Structure(atoms.numbers, atoms.positions, frame_charge)))
+            periodic = bool(atoms.pbc.any())
+            structures.append(NamedStructure(name, Structure(
+                atoms.numbers, atoms.positions, frame_charge,
+                cell=np.asarray(atoms.cell.array) if periodic else None,
+                pbc=tuple(bool(flag) for flag in atoms.pbc) if periodic else (False, False, False))))
     return structures
