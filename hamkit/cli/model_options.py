@@ -6,11 +6,13 @@ import argparse
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
 
 from hamkit.engine.restore import TrainedModel, load_trained_model
+from hamkit.errors import HamkitError
 
 Item = TypeVar("Item")
 
@@ -40,8 +42,6 @@ def _positive_int(text: str) -> int:
 def load_model(args: argparse.Namespace) -> TrainedModel:
     """The trained model the arguments name, on the chosen device."""
     import torch
-
-    from hamkit.errors import HamkitError
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise HamkitError("--device cuda: no CUDA device is available; use --device cpu or auto")
@@ -101,3 +101,45 @@ def count_label(items: Iterable[Any]) -> str:
     """``"1 structure"`` / ``"n structures"``."""
     n = len(list(items))
     return f"{n} structure" + ("" if n == 1 else "s")
+
+
+NO_PSEUDO = "none"
+"""``--pseudo none``: an all-electron basis."""
+
+
+def add_pyscf_cell_options(parser: argparse.ArgumentParser) -> None:
+    """``--basis`` / ``--pseudo``: the PySCF cell of crystals given as structure files."""
+    parser.add_argument("--basis", default=None, metavar="NAME",
+                        help="PySCF basis of periodic structures' overlap (default: the run's dataset provenance).")
+    parser.add_argument("--pseudo", default=None, metavar="NAME",
+                        help=f"PySCF pseudopotential, or '{NO_PSEUDO}' (default: the run's dataset provenance).")
+
+
+def dataset_provenance(run_dir: Path) -> dict[str, Any]:
+    """The provenance of a run's dataset as recorded in ``RUN/data.json`` (empty if unknown)."""
+    path = Path(run_dir) / "data.json"
+    try:
+        return dict(json.loads(path.read_text()).get("provenance") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def pyscf_cell_settings(trained: TrainedModel, args: argparse.Namespace) -> tuple[str, str | None]:
+    """``(basis_name, pseudo)`` of the PySCF cell: the options, else the dataset provenance.
+
+    Raises:
+        HamkitError: Either one is unknown (names the option to pass).
+    """
+    provenance = dataset_provenance(trained.run_dir)
+    basis = args.basis or provenance.get("basis")
+    if not basis:
+        raise HamkitError("the PySCF basis of this run's data is unknown (no 'basis' in the dataset "
+                          "provenance of data.json); pass --basis NAME, e.g. --basis gth-szv")
+    if args.pseudo is not None:
+        pseudo = None if args.pseudo.lower() == NO_PSEUDO else args.pseudo
+    elif "pseudo" in provenance:
+        pseudo = provenance["pseudo"] or None
+    else:
+        raise HamkitError("the pseudopotential of this run's data is unknown (no 'pseudo' in the dataset "
+                          f"provenance of data.json); pass --pseudo NAME (e.g. gth-pbe) or --pseudo {NO_PSEUDO}")
+    return str(basis), pseudo

@@ -9,7 +9,8 @@ from rich.console import Console
 
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.model_options import (
-    MANY_STRUCTURES, add_model_argument, count_label, describe_model, load_model, stderr_tracker,
+    MANY_STRUCTURES, add_model_argument, add_pyscf_cell_options, count_label, describe_model, load_model,
+    pyscf_cell_settings, stderr_tracker,
 )
 from hamkit.data.structure_files import read_structure_files
 from hamkit.engine.inference import predict_structures
@@ -28,16 +29,20 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--charge", type=int, default=None,
                         help="Total charge of every structure (default: the frame's 'charge' entry, else 0).")
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    add_pyscf_cell_options(parser)
     parser.epilog = ("Units: Hartree and Angstrom. S is PySCF's overlap in the model's basis; orbital "
-                     "energies solve H C = S C eps. Periodic structures are not supported yet.")
+                     "energies solve H C = S C eps. Periodic structures (cif, POSCAR, extxyz with a "
+                     "lattice) give H(R) and S(R) stacks with their translations R_<k> and cell_<k>.")
 
 
 def _run(args: argparse.Namespace) -> int:
     output_format(args.out)  # a bad suffix fails before any work
-    structures = read_structure_files(args.structures, args.charge)
+    structures = read_structure_files(args.structures, args.charge, allow_periodic=True)
     trained = load_model(args)
     track = stderr_tracker(not args.no_progress and len(structures) >= MANY_STRUCTURES)
-    predictions = predict_structures(trained, structures, args.batch_size, track)
+    periodic = any(item.structure.is_periodic for item in structures)
+    settings = pyscf_cell_settings(trained, args) if periodic and trained.model.featurizer.supports_periodic else None
+    predictions = predict_structures(trained, structures, args.batch_size, track, settings)
     write_predictions(args.out, predictions, trained.basis, args.order)
     Console().print(
         f"wrote {count_label(predictions)} to {args.out} (order {args.order}, basis "

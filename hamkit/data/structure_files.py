@@ -1,7 +1,8 @@
 """Unlabelled structures from any file ASE reads (xyz, extxyz, cif, POSCAR, ...).
 
 Every frame of every file becomes one structure, in input order (files as given, frames
-in file order). Positions are ASE's, Angstrom. Periodic frames are refused for now.
+in file order). Positions are ASE's, Angstrom. Periodic frames keep their cell and pbc
+when the caller accepts them (``allow_periodic``), and are refused otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
 
-PERIODIC_MESSAGE = "periodic prediction arrives with the periodic issue"
+PERIODIC_MESSAGE = "this command handles molecules only (crystals: hamkit predict, hamkit bands)"
 
 
 @dataclass(frozen=True)

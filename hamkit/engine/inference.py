@@ -19,6 +19,7 @@ from torch_geometric.data import Data
 from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.graph import graph_layout
+from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import Structure
 from hamkit.data.structure_files import NamedStructure
 from hamkit.engine.batches import collate
@@ -26,8 +27,10 @@ from hamkit.engine.evaluation import evaluate_predictions
 from hamkit.engine.pyscf_bridge import canonical_overlap, model_molecule, same_basis_name
 from hamkit.engine.restore import TrainedModel
 from hamkit.errors import HamkitError
+from hamkit.physics.bloch import bloch_matrices
 from hamkit.physics.blocks import PackedBlockLayout, unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
+from hamkit.physics.periodic_metrics import PERIODIC_OVERLAP_THRESHOLD
 
 Item = TypeVar("Item")
 Tracker = Callable[[Sequence[Item], str], Iterable[Item]]
@@ -44,9 +47,12 @@ class Prediction:
     Attributes:
         name: Where the structure came from.
         structure: The atoms.
-        hamiltonian: Predicted H (n, n), canonical order, Hartree, symmetric.
-        overlap: PySCF's S (n, n) in the model's basis, canonical order.
-        orbital_energies: Solutions of ``H C = S C eps`` (Hartree), ascending.
+        hamiltonian: Predicted H (n, n), canonical order, Hartree, symmetric; for a crystal
+            H(R) (n_R, n, n) with H(-R) = H(R)^T.
+        overlap: PySCF's S in the model's basis, canonical order, same shape.
+        orbital_energies: Solutions of ``H C = S C eps`` (Hartree), ascending; for a
+            crystal the bands at Gamma.
+        translations: Crystals only: (n_R, 3) lattice translations of the matrices.
     """
 
     name: str
@@ -54,6 +60,7 @@ class Prediction:
     hamiltonian: np.ndarray
     overlap: np.ndarray
     orbital_energies: np.ndarray
+    translations: np.ndarray | None = None
 
 
 def _predict_packed(
@@ -125,33 +132,67 @@ def predict_real_space(trained: TrainedModel, structure: Structure, where: str =
 
 def predict_structures(
     trained: TrainedModel, structures: Sequence[NamedStructure], batch_size: int | None = None,
-    track: Tracker = _no_progress,
+    track: Tracker = _no_progress, pyscf_settings: tuple[str, str | None] | None = None,
 ) -> list[Prediction]:
     """H from the model, S from PySCF and orbital energies of unlabelled structures.
 
     Every structure is checked (elements, basis, charge) before any prediction runs.
+    Crystals get H(R) over the blocks within the model's cutoff, the exact S(R) at the
+    same translations (:func:`hamkit.data.pbc_overlap.real_space_overlap`) and their
+    bands at Gamma.
 
     Args:
         trained: The model.
         structures: Named structures (e.g. from :func:`hamkit.data.structure_files.read_structure_files`).
         batch_size: Structures per forward pass (default: the training batch size).
         track: Progress wrapper.
+        pyscf_settings: ``(basis_name, pseudo)`` of the PySCF cell for crystals' S(R).
 
     Returns:
         One :class:`Prediction` per structure, in input order.
 
     Raises:
-        HamkitError: An element outside the model's basis, a basis PySCF cannot build.
+        HamkitError: An element outside the model's basis, a basis PySCF cannot build, or
+            a crystal without ``pyscf_settings``.
     """
+    featurizer = trained.model.featurizer
+    if any(item.structure.is_periodic for item in structures) and not featurizer.supports_periodic:
+        raise HamkitError(f"the model's featurizer '{featurizer.name}' does not support periodic structures; "
+                          "train a periodic model (e.g. recipes/deeph_e3.yaml) for crystals")
+    if any(item.structure.is_periodic for item in structures) and pyscf_settings is None:
+        raise HamkitError("periodic structures need the PySCF basis and pseudopotential of the "
+                          "model's data for their overlap S(R)")
     graphs = [trained.graph(item.structure, item.name) for item in structures]
-    molecules = [model_molecule(item.structure, trained.basis) for item in structures]
+    molecules = [None if item.structure.is_periodic else model_molecule(item.structure, trained.basis)
+                 for item in structures]
     hamiltonians = predict_matrices(trained, graphs, batch_size=batch_size, track=track)
     predictions = []
-    for item, mol, hamiltonian in zip(structures, molecules, hamiltonians):
+    for item, mol, graph, hamiltonian in zip(structures, molecules, graphs, hamiltonians):
+        if mol is None:
+            predictions.append(_crystal_prediction(trained, item, graph, hamiltonian, pyscf_settings))
+            continue
         overlap = canonical_overlap(mol, item.structure, trained.basis)
         energies, _ = solve_generalized_eigen(hamiltonian, overlap)
         predictions.append(Prediction(item.name, item.structure, hamiltonian, overlap, energies))
     return predictions
+
+
+def _crystal_prediction(
+    trained: TrainedModel, item: NamedStructure, graph: Data, hamiltonian: np.ndarray,
+    pyscf_settings: tuple[str, str | None],
+) -> Prediction:
+    """H(R) with PySCF's S(R) at the graph's translations and the bands at Gamma."""
+    translations = graph_layout(graph, trained.basis)[1]
+    basis_name, pseudo = pyscf_settings
+    try:
+        overlap = real_space_overlap(item.structure, trained.basis, basis_name, pseudo, translations)
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise HamkitError(f"{item.name}: PySCF cannot build the overlap in basis '{basis_name}' "
+                          f"(pseudopotential {pseudo}): {error}") from None
+    gamma = np.zeros(3)
+    energies, _ = solve_generalized_eigen(bloch_matrices(translations, hamiltonian, gamma),
+                                          bloch_matrices(translations, overlap, gamma), PERIODIC_OVERLAP_THRESHOLD)
+    return Prediction(item.name, item.structure, hamiltonian, overlap, energies, translations)
 
 
 def check_data_basis(model_basis: OrbitalBasis, data_basis: OrbitalBasis, where: str) -> None:

@@ -6,6 +6,9 @@ Layout, for the k-th structure (0-based, input order)::
     .h5    groups /<k>/ with datasets H, S, orbital_energies, Z, pos; root attributes
            order, basis, units, count; each group's attribute name (the source)
 
+Crystals add ``R_<k>`` (lattice translations, (n_R, 3)) and ``cell_<k>`` (lattice vectors as
+rows), and their H and S are the real-space stacks H(R), S(R) of shape (n_R, n, n) (orbital
+energies: the bands at Gamma); ``hamkit deeph-predict`` writes them as DeepH folders.
 H and S are in the requested orbital order (``canonical``, ``pyscf`` or ``orca``), Hartree;
 positions in Angstrom; orbital energies (Hartree, ascending) do not depend on the order.
 The file is written to a temporary name in the target folder and renamed over the target,
@@ -31,15 +34,20 @@ SUFFIXES = {".npz": "npz", ".h5": "h5", ".hdf5": "h5"}
 
 
 def prediction_arrays(prediction: Prediction, basis: OrbitalBasis, order: str) -> dict[str, np.ndarray]:
-    """The arrays stored for one structure: ``H``, ``S``, ``orbital_energies``, ``Z``, ``pos``."""
+    """The arrays stored for one structure: ``H``, ``S``, ``orbital_energies``, ``Z``, ``pos``;
+    crystals add ``R`` (n_R, 3) and ``cell`` (3, 3 rows), with H and S of shape (n_R, n, n)."""
     numbers = prediction.structure.numbers
-    return {
+    arrays = {
         "H": matrix_from_canonical(prediction.hamiltonian, numbers, basis, order),
         "S": matrix_from_canonical(prediction.overlap, numbers, basis, order),
         "orbital_energies": np.asarray(prediction.orbital_energies, dtype=np.float64),
         "Z": np.asarray(numbers, dtype=np.int64),
         "pos": np.asarray(prediction.structure.positions, dtype=np.float64),
     }
+    if prediction.translations is not None:
+        arrays["R"] = np.asarray(prediction.translations, dtype=np.int64)
+        arrays["cell"] = np.asarray(prediction.structure.cell, dtype=np.float64)
+    return arrays
 
 
 def output_format(path: Path) -> str:

@@ -117,7 +117,7 @@ def test_bad_structures_exit_2_without_traceback(run_dir, tmp_path, cli):
         (("predict", run_dir, garbage, "--out", out), "ASE cannot read"),
         (("predict", run_dir, tmp_path / "missing.xyz", "--out", out), "no such structure file"),
         (("predict", run_dir, methane, "--out", out), "C (Z=6)"),
-        (("predict", run_dir, periodic, "--out", out), "periodic prediction arrives with the periodic issue"),
+        (("predict", run_dir, periodic, "--out", out), "does not support periodic structures"),
         (("predict", run_dir, water, "--out", tmp_path / "out.txt"), ".npz or .h5"),
         (("predict", tmp_path, water, "--out", out), "not a hamkit run directory"),
         (("scf", run_dir, water, "--basis", "sto-3g"), "not the model's basis"),
