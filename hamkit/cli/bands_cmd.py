@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase.units import Hartree as EV_PER_HARTREE
 from rich.console import Console
 from rich.table import Table
 
@@ -41,7 +40,7 @@ from hamkit.engine.band_plots import plot_bands, plotted_half_range
 from hamkit.engine.prepare import prepare_data
 from hamkit.errors import HamkitError
 from hamkit.physics.bands import (
-    DEFAULT_OVERLAP_THRESHOLD, BandErrors, BandPath, band_errors_near_fermi, band_path,
+    DEFAULT_OVERLAP_THRESHOLD, EV_PER_HARTREE, BandErrors, BandPath, band_errors_near_fermi, band_path,
     fermi_level_from_electrons, mesh_for, solve_bands,
 )
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack

@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from ase.units import Hartree as EV_PER_HARTREE
 
 from hamkit.engine.plots import _pyplot
+from hamkit.physics.bands import EV_PER_HARTREE
 
 MARGIN_EV = 1.0
 """The plot shows the error window plus this much on each side (eV) ..."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from ase.units import Hartree as EV_PER_HARTREE
-
 from hamkit.errors import HamkitError
+
+EV_PER_HARTREE = 27.211386245988
+"""Hartree in eV (CODATA 2018; the value the deeph reader converts with)."""
 
 DEFAULT_OVERLAP_THRESHOLD = 5e-4
 """Eigenvalues of S(k) below this are projected out (DeepH's value)."""

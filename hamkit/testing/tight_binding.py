@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from ase.units import Hartree as EV_PER_HARTREE
 
 from hamkit.data.structure import HamiltonianRecord, Structure
+from hamkit.physics.bands import EV_PER_HARTREE
 from hamkit.physics.bloch import cartesian_kpoints
 
 GRAPHENE_A = 2.46

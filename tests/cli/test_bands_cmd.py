@@ -14,7 +14,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import scipy.linalg
-from ase.units import Hartree as EV_PER_HARTREE
 
 from hamkit.cli import bands_cmd
 from hamkit.cli.main import main
@@ -23,7 +22,7 @@ from hamkit.data.pbc_cell import overlap_kpoints
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.engine import inference
 from hamkit.engine.prepare import PreparedData
-from hamkit.physics.bands import fermi_level_from_electrons, solve_bands
+from hamkit.physics.bands import EV_PER_HARTREE, fermi_level_from_electrons, solve_bands
 from hamkit.physics.bloch import monkhorst_pack
 from hamkit.testing.tight_binding import graphene, nearest_neighbour_record
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ase.units import Hartree as EV_PER_HARTREE
 
 from hamkit.engine import band_plots
 from hamkit.engine.band_plots import plot_bands, plotted_half_range
+from hamkit.physics.bands import EV_PER_HARTREE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
-from ase.units import Hartree as EV_PER_HARTREE
 
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.errors import HamkitError
 from hamkit.physics.bands import (
-    band_errors_near_fermi, band_path, fermi_level_from_electrons, solve_bands,
+    EV_PER_HARTREE, band_errors_near_fermi, band_path, fermi_level_from_electrons, solve_bands,
 )
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 from hamkit.testing.tight_binding import GRAPHENE_A, graphene, graphene_bands, nearest_neighbour_record
