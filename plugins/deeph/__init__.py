@@ -8,7 +8,8 @@ Recipe example::
 
 Folders with only R = (0, 0, 0) blocks become molecule records; folders with hoppings to
 other cells become periodic records with H(R) and S(R) (canonical order, Hartree; see
-:mod:`hamkit_plugins.deeph.dataset`). :func:`write_deeph_folder` writes either back.
+:mod:`hamkit_plugins.deeph.dataset`). :func:`write_deeph_folder` writes either back, and ``hamkit deeph-predict`` writes a trained
+model's predictions in that layout.
 """
 
 from hamkit.hookspecs import hookimpl
@@ -23,3 +24,11 @@ __all__ = ["HARTREE_EV", "DeepHConfig", "DeepHDataset", "write_deeph_folder"]
 def hamkit_register_dataset(register):
     """Register ``deeph``."""
     register(DeepHDataset)
+
+
+@hookimpl
+def hamkit_add_commands(commands):
+    """Add ``hamkit deeph-predict`` (predictions written as DeepH folders)."""
+    from hamkit_plugins.deeph.predict_command import add_deeph_commands
+
+    add_deeph_commands(commands)
