@@ -34,9 +34,13 @@ from rich.console import Console
 from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
-from hamkit.cli.model_options import add_model_argument, describe_model, json_safe, load_model, print_json
+from hamkit.cli.model_options import (
+    add_model_argument, add_pyscf_cell_options, describe_model, json_safe, load_model, print_json, pyscf_cell_settings,
+)
 from hamkit.data.structure import HamiltonianRecord, Structure
+from hamkit.data.structure_files import read_structure_files
 from hamkit.engine.band_plots import plot_bands, plotted_half_range
+from hamkit.engine.inference import predict_real_space
 from hamkit.engine.prepare import prepare_data
 from hamkit.errors import HamkitError
 from hamkit.physics.bands import (
@@ -49,8 +53,6 @@ PERIODIC_NEEDED = "hamkit bands needs a periodic structure"
 FERMI_MESH_POINTS = {1: 24, 2: 12, 3: 6}
 """Monkhorst-Pack points per periodic direction for the Fermi level, by number of periodic
 directions (multiples of 3 and 2: hexagonal K and M points lie on the mesh)."""
-NO_PSEUDO = "none"
-"""``--pseudo none``: all-electron basis."""
 PNG_NAME = "bands.png"
 JSON_NAME = "bands.json"
 
@@ -107,10 +109,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="Band errors within this many eV of the Fermi level (default 2.0).")
     parser.add_argument("--threshold", type=_at_least(0.0, float), default=DEFAULT_OVERLAP_THRESHOLD,
                         help="Project out eigenvectors of S(k) below this (default 5e-4, DeepH's).")
-    parser.add_argument("--basis", default=None, metavar="NAME",
-                        help="PySCF basis of a STRUCTURE file's overlap (default: the run's dataset provenance).")
-    parser.add_argument("--pseudo", default=None, metavar="NAME",
-                        help=f"PySCF pseudopotential, or '{NO_PSEUDO}' (default: the dataset provenance).")
+    add_pyscf_cell_options(parser)
     parser.add_argument("--json", action="store_true", help="Print one JSON object (errors in meV) instead of a table.")
     parser.epilog = ("Energies: eV relative to the Fermi level in the plot, absolute eV (and E_F) in bands.json; "
                      "errors in meV, bands matched by index at the path's k-points.")
@@ -153,57 +152,17 @@ def structure_file_target(path: Path) -> BandTarget:
     Raises:
         HamkitError: Missing or unreadable file, several frames, or no periodic cell.
     """
-    import ase.io
-
-    if not path.is_file():
-        raise HamkitError(f"{path}: no such structure file")
-    try:
-        frames = ase.io.read(path, index=":")
-    except Exception as error:  # noqa: BLE001 - ASE raises many kinds on bad input
-        raise HamkitError(f"{path}: ASE cannot read it ({type(error).__name__}: {error})") from None
-    if len(frames) != 1:
-        raise HamkitError(f"{path}: {len(frames)} structures in the file; give a file with exactly one")
-    atoms = frames[0]
-    if not atoms.pbc.any() or atoms.cell.rank < 3:
-        raise HamkitError(f"{PERIODIC_NEEDED}; {path} has pbc={atoms.pbc.tolist()} and a cell of rank "
-                          f"{atoms.cell.rank} (use a format with a lattice, e.g. extxyz with "
-                          "Lattice=... pbc=\"T T F\", POSCAR or cif)")
-    structure = Structure(atoms.numbers, atoms.positions, int(atoms.info.get("charge", 0)),
-                          cell=np.asarray(atoms.cell), pbc=tuple(atoms.pbc))
-    return BandTarget(str(path), structure, None)
+    structures = read_structure_files([path], allow_periodic=True)
+    if len(structures) != 1:
+        raise HamkitError(f"{path}: {len(structures)} structures in the file; give a file with exactly one")
+    named = structures[0]
+    if not named.structure.is_periodic:
+        raise HamkitError(f"{PERIODIC_NEEDED}; {path} has no periodic cell (use a format with a lattice, "
+                          "e.g. extxyz with Lattice=... pbc=\"T T F\", POSCAR or cif)")
+    return BandTarget(named.name, named.structure, None)
 
 
-# ---------------------------------------------------------------------------- PySCF basis
-def dataset_provenance(run_dir: Path) -> dict[str, Any]:
-    """The dataset provenance the run recorded in ``data.json`` ({} when absent)."""
-    path = Path(run_dir) / "data.json"
-    try:
-        return dict(json.loads(path.read_text()).get("provenance") or {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-
-
-def pyscf_basis(trained: Any, args: argparse.Namespace) -> tuple[str, str | None]:
-    """``(basis_name, pseudo)`` for PySCF: the options, else the dataset provenance.
-
-    Raises:
-        HamkitError: Either one is unknown (names the option to pass).
-    """
-    provenance = dataset_provenance(trained.run_dir)
-    basis = args.basis or provenance.get("basis")
-    if not basis:
-        raise HamkitError("the PySCF basis of this run's data is unknown (no 'basis' in the dataset "
-                          "provenance of data.json); pass --basis NAME, e.g. --basis gth-szv")
-    if args.pseudo is not None:
-        pseudo = None if args.pseudo.lower() == NO_PSEUDO else args.pseudo
-    elif "pseudo" in provenance:
-        pseudo = provenance["pseudo"] or None
-    else:
-        raise HamkitError("the pseudopotential of this run's data is unknown (no 'pseudo' in the dataset "
-                          f"provenance of data.json); pass --pseudo NAME (e.g. gth-pbe) or --pseudo {NO_PSEUDO}")
-    return str(basis), pseudo
-
-
+# ---------------------------------------------------------------------------- PySCF overlap
 def pyscf_overlaps(structure: Structure, trained: Any, args: argparse.Namespace, kpoints: np.ndarray) -> np.ndarray:
     """S(k) (n_k, n, n) from PySCF in the run's basis (canonical order).
 
@@ -212,7 +171,7 @@ def pyscf_overlaps(structure: Structure, trained: Any, args: argparse.Namespace,
     """
     from hamkit.data.pbc_cell import overlap_kpoints
 
-    basis_name, pseudo = pyscf_basis(trained, args)
+    basis_name, pseudo = pyscf_cell_settings(trained, args)
     try:
         return overlap_kpoints(structure, trained.basis, basis_name, pseudo, kpoints)
     except (ValueError, KeyError, RuntimeError) as error:
@@ -227,7 +186,7 @@ def pyscf_electrons(structure: Structure, trained: Any, args: argparse.Namespace
     """
     from hamkit.data.pbc_cell import build_cell
 
-    basis_name, pseudo = pyscf_basis(trained, args)
+    basis_name, pseudo = pyscf_cell_settings(trained, args)
     try:
         return int(build_cell(structure, basis_name, pseudo).nelectron)
     except (ValueError, KeyError, RuntimeError) as error:
@@ -235,25 +194,13 @@ def pyscf_electrons(structure: Structure, trained: Any, args: argparse.Namespace
 
 
 # ---------------------------------------------------------------------------- bands
-def predicted_real_space(trained: Any, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
-    """``(translations (n_R, 3), H(R) (n_R, n, n))`` from the model (canonical, Hartree)."""
-    from hamkit.engine import inference
-
-    predict = getattr(inference, "predict_real_space", None)
-    if predict is None:
-        raise HamkitError("this hamkit cannot predict periodic H(R) yet (no "
-                          "hamkit.engine.inference.predict_real_space)")
-    translations, hamiltonian = predict(trained, structure)
-    return np.asarray(translations, dtype=np.int64), np.asarray(hamiltonian, dtype=np.float64)
-
-
 def compute_bands(trained: Any, target: BandTarget, args: argparse.Namespace) -> BandResult:
     """Reference and predicted bands on the path, the Fermi level and band errors."""
     structure = target.structure
     trained.check_elements(structure.numbers, target.name)
     path = band_path(structure.cell, structure.pbc, args.path, args.npoints)
     record = target.record
-    predicted_h = predicted_real_space(trained, structure)
+    predicted_h = predict_real_space(trained, structure, target.name)
     reference_h = None if record is None else (record.translations, record.hamiltonian)
     path_overlaps = _overlaps(target, trained, args, path.kpoints)
     if predicted_h[1].shape[1:] != path_overlaps.shape[1:]:

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 from hamkit.errors import HamkitError
+from hamkit.physics.eigen import solve_generalized_eigen
 
 EV_PER_HARTREE = 27.211386245988
 """Hartree in eV (CODATA 2018; the value the deeph reader converts with)."""
@@ -169,9 +170,10 @@ def _merge_ticks(special_x: np.ndarray, labels: list[str]) -> tuple[np.ndarray, 
 def solve_bands(h_k: np.ndarray, s_k: np.ndarray, threshold: float = DEFAULT_OVERLAP_THRESHOLD) -> np.ndarray:
     """Eigenvalues of ``H(k) c = e S(k) c`` at each k, near-dependencies projected out.
 
-    At each k: ``S = U s U^H``; keep the columns of U with ``s > threshold``;
-    ``X = U_kept / sqrt(s_kept)``; the bands are the eigenvalues of ``X^H H X``
-    (H is Hermitized first, so a slightly non-Hermitian prediction is fine).
+    At each k (:func:`hamkit.physics.eigen.solve_generalized_eigen`): ``S = U s U^H``; keep
+    the columns of U with ``s > threshold``; ``X = U_kept / sqrt(s_kept)``; the bands are
+    the eigenvalues of ``X^H H X`` (H is Hermitized first, so a slightly non-Hermitian
+    prediction is fine).
 
     Args:
         h_k: (n_k, n, n) complex Bloch Hamiltonians (Hartree), or (n, n) for one k.
@@ -194,30 +196,11 @@ def solve_bands(h_k: np.ndarray, s_k: np.ndarray, threshold: float = DEFAULT_OVE
         h_k, s_k = h_k[None], s_k[None]
     if h_k.shape != s_k.shape or h_k.ndim != 3 or h_k.shape[1] != h_k.shape[2]:
         raise ValueError(f"H(k) {h_k.shape} and S(k) {s_k.shape} must both be (n_k, n, n)")
-    overlap_values, overlap_vectors = np.linalg.eigh(_hermitian(s_k))
-    hamiltonian = _hermitian(h_k)
-    bands = [_projected_bands(hamiltonian[k], overlap_values[k], overlap_vectors[k], threshold)
-             for k in range(len(h_k))]
-    result = np.full((len(bands), max(len(b) for b in bands)), np.nan)
+    bands = [solve_generalized_eigen(h, s, threshold)[0] for h, s in zip(h_k, s_k)]
+    result = np.full((len(bands), max(len(values) for values in bands)), np.nan)
     for k, values in enumerate(bands):
         result[k, : len(values)] = values
     return result
-
-
-def _hermitian(matrices: np.ndarray) -> np.ndarray:
-    """``(A + A^H) / 2`` over the last two axes."""
-    return 0.5 * (matrices + np.conj(np.swapaxes(matrices, -1, -2)))
-
-
-def _projected_bands(
-    hamiltonian: np.ndarray, overlap_values: np.ndarray, overlap_vectors: np.ndarray, threshold: float
-) -> np.ndarray:
-    """Eigenvalues (m,) of H in the span of S's eigenvectors above ``threshold``."""
-    kept = overlap_values > threshold
-    if not kept.any():
-        raise ValueError(f"every eigenvalue of S(k) is <= threshold {threshold}")
-    transform = overlap_vectors[:, kept] / np.sqrt(overlap_values[kept])
-    return np.linalg.eigvalsh(np.conj(transform.T) @ hamiltonian @ transform)
 
 
 # ---------------------------------------------------------------------------- Fermi level

@@ -1,4 +1,4 @@
-"""``hamkit bands`` with a fake trained model and a fake periodic predictor.
+"""``hamkit bands`` with a fake trained model and a fake periodic predictor (command logic).
 
 The fake predictor returns the reference H(R) plus ``SHIFT_EV * S(R)``: H(k) + d S(k) has
 exactly the reference bands shifted by d, so the command must report d as the band error.
@@ -20,7 +20,6 @@ from hamkit.cli.main import main
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.pbc_cell import overlap_kpoints
 from hamkit.data.structure import HamiltonianRecord, Structure
-from hamkit.engine import inference
 from hamkit.engine.prepare import PreparedData
 from hamkit.physics.bands import EV_PER_HARTREE, fermi_level_from_electrons, solve_bands
 from hamkit.physics.bloch import monkhorst_pack
@@ -51,11 +50,11 @@ def fake_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(bands_cmd, "prepare_data", lambda recipe: PreparedData(
         records, {"train": np.array([0]), "val": np.array([], dtype=int), "test": np.array([1])}))
 
-    def predict(trained_model, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    def predict(trained_model, structure: Structure, where: str) -> tuple[np.ndarray, np.ndarray]:
         assert structure is records[1].structure
         return record.translations, record.hamiltonian + SHIFT_EV / EV_PER_HARTREE * record.overlap
 
-    monkeypatch.setattr(inference, "predict_real_space", predict, raising=False)
+    monkeypatch.setattr(bands_cmd, "predict_real_space", predict)
     return trained.run_dir, records
 
 
@@ -155,13 +154,6 @@ def test_unknown_special_point(fake_run, tmp_path, capsys) -> None:
     assert not out.exists()
 
 
-def test_missing_predictor_is_a_clear_error(fake_run, tmp_path, monkeypatch, capsys) -> None:
-    run_dir, _ = fake_run
-    monkeypatch.delattr(inference, "predict_real_space", raising=False)
-    code, _, stderr = _run([str(run_dir), "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "predict_real_space" in stderr
-
-
 def test_failure_while_writing_leaves_no_output(fake_run, tmp_path, monkeypatch, capsys) -> None:
     run_dir, _ = fake_run
 
@@ -189,11 +181,11 @@ def structure_file_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     trained = _fake_trained(tmp_path / "run", GTH_SZV_CARBON)
     monkeypatch.setattr(bands_cmd, "load_model", lambda args: trained)
 
-    def predict(trained_model, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    def predict(trained_model, structure: Structure, where: str) -> tuple[np.ndarray, np.ndarray]:
         assert structure.pbc == (True, True, False)
         return np.zeros((1, 3), dtype=np.int64), ONSITE_GTH[None]
 
-    monkeypatch.setattr(inference, "predict_real_space", predict, raising=False)
+    monkeypatch.setattr(bands_cmd, "predict_real_space", predict)
     import ase
     import ase.io
 

@@ -101,7 +101,7 @@ def test_solve_bands_single_k_and_shape_errors() -> None:
     np.testing.assert_allclose(solve_bands(h, np.eye(2)), [[-1.0, 1.0]])
     with pytest.raises(ValueError, match="must both be"):
         solve_bands(np.zeros((3, 2, 2)), np.zeros((3, 3, 3)))
-    with pytest.raises(ValueError, match="every eigenvalue"):
+    with pytest.raises(ValueError, match="every overlap eigenvalue"):
         solve_bands(h, 1e-6 * np.eye(2))
 
 
