@@ -25,6 +25,8 @@ from hamkit.physics.bands import EV_PER_HARTREE, fermi_level_from_electrons, sol
 from hamkit.physics.bloch import monkhorst_pack
 from hamkit.testing.tight_binding import graphene, nearest_neighbour_record
 
+from tests.cli.helpers import write_extxyz
+
 ONSITE_EV, HOPPING_EV, OVERLAP = 0.4, -2.7, 0.1
 SHIFT_EV = 0.025
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -123,35 +125,35 @@ def test_the_records_fermi_level_is_used(fake_run, tmp_path, monkeypatch, capsys
     assert report["errors"]["window"]["mae_mev"] == pytest.approx(SHIFT_EV * 1000, abs=1e-7)
 
 
+def _assert_refused(args: list[str], out: Path, capsys: pytest.CaptureFixture, *fragments: str) -> None:
+    """Exit status 2, every fragment in the message, no traceback, no output folder."""
+    code, _, stderr = _run([*args, "--out", str(out)], capsys)
+    assert code == 2 and "Traceback" not in stderr
+    assert all(fragment in stderr for fragment in fragments), stderr
+    assert not out.exists()
+
+
 def test_molecule_run_is_refused(fake_run, tmp_path, monkeypatch, capsys) -> None:
     run_dir, _ = fake_run
     molecule = HamiltonianRecord(Structure([1, 1], [[0, 0, 0], [0, 0, 0.74]]), np.eye(2), np.eye(2), key="h2")
     monkeypatch.setattr(bands_cmd, "prepare_data", lambda recipe: PreparedData(
         [molecule], {"train": np.array([], dtype=int), "val": np.array([], dtype=int), "test": np.array([0])}))
-    out = tmp_path / "o"
-    code, _, stderr = _run([str(run_dir), "--out", str(out)], capsys)
-    assert code == 2
-    assert "hamkit bands needs a periodic structure" in stderr and "'h2' is a molecule" in stderr
-    assert "Traceback" not in stderr
-    assert not out.exists()
+    _assert_refused([str(run_dir)], tmp_path / "o", capsys, "hamkit bands needs a periodic structure",
+                    "'h2' is a molecule")
 
 
 def test_non_periodic_structure_file_is_refused(fake_run, tmp_path, capsys) -> None:
     run_dir, _ = fake_run
     xyz = tmp_path / "h2.xyz"
     xyz.write_text("2\n\nH 0 0 0\nH 0 0 0.74\n")
-    out = tmp_path / "o"
-    code, _, stderr = _run([str(run_dir), str(xyz), "--out", str(out)], capsys)
-    assert code == 2 and "hamkit bands needs a periodic structure" in stderr and "pbc=" in stderr
-    assert not out.exists()
+    _assert_refused([str(run_dir), str(xyz)], tmp_path / "o", capsys, "hamkit bands needs a periodic structure",
+                    "no periodic cell")
 
 
 def test_unknown_special_point(fake_run, tmp_path, capsys) -> None:
     run_dir, _ = fake_run
-    out = tmp_path / "o"
-    code, _, stderr = _run([str(run_dir), "--out", str(out), "--path", "G-X-K"], capsys)
-    assert code == 2 and "unknown special point 'X'" in stderr and "K, M" in stderr
-    assert not out.exists()
+    _assert_refused([str(run_dir), "--path", "G-X-K"], tmp_path / "o", capsys, "unknown special point 'X'",
+                    "K, M")
 
 
 def test_failure_while_writing_leaves_no_output(fake_run, tmp_path, monkeypatch, capsys) -> None:
@@ -186,14 +188,7 @@ def structure_file_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return np.zeros((1, 3), dtype=np.int64), ONSITE_GTH[None]
 
     monkeypatch.setattr(bands_cmd, "predict_real_space", predict)
-    import ase
-    import ase.io
-
-    layer = graphene(vacuum=12.0)
-    path = tmp_path / "graphene.extxyz"
-    ase.io.write(path, ase.Atoms(numbers=layer.numbers, positions=layer.positions, cell=layer.cell,
-                                 pbc=[True, True, False]))
-    return trained.run_dir, path
+    return trained.run_dir, write_extxyz(graphene(vacuum=12.0), tmp_path / "graphene.extxyz")
 
 
 def _provenance(run_dir: Path, provenance: dict) -> None:
@@ -231,9 +226,7 @@ def test_structure_file_without_provenance_names_the_option(structure_file_run, 
     run_dir, path = structure_file_run
     _provenance(run_dir, provenance)
     out = tmp_path / "o"
-    code, _, stderr = _run([str(run_dir), str(path), "--out", str(out)], capsys)
-    assert code == 2 and f"pass {option}" in stderr
-    assert not out.exists()
+    _assert_refused([str(run_dir), str(path)], out, capsys, f"pass {option}")
     code, _, stderr = _run([str(run_dir), str(path), "--out", str(out), "--basis", "gth-szv", "--pseudo", "gth-pbe"],
                            capsys)
     assert code == 0, stderr

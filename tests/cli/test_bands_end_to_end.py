@@ -14,6 +14,8 @@ from hamkit.data.basis import OrbitalBasis
 from hamkit.physics.bands import EV_PER_HARTREE
 from hamkit.testing.tight_binding import GRAPHENE_A, graphene, nearest_neighbour_record
 
+from tests.cli.helpers import write_extxyz
+
 ONSITE_EV = 0.4
 TINY_DEEPH_E3 = [
     "data.split={kind: random, train: 0.5, val: 0.25, test: 0.25, seed: 0}",
@@ -66,13 +68,7 @@ def test_bands_of_a_trained_periodic_run(graphene_run: Path, tmp_path: Path, cap
 
 
 def test_structure_file_without_pyscf_basis_is_a_clear_error(graphene_run: Path, tmp_path: Path, capsys) -> None:
-    import ase
-    import ase.io
-
-    layer = graphene(vacuum=12.0)
-    path = tmp_path / "layer.extxyz"
-    ase.io.write(path, ase.Atoms(numbers=layer.numbers, positions=layer.positions, cell=layer.cell,
-                                 pbc=[True, True, False]))
+    path = write_extxyz(graphene(vacuum=12.0), tmp_path / "layer.extxyz")
     code = main(["bands", str(graphene_run), str(path), "--out", str(tmp_path / "o")])
     captured = capsys.readouterr()
     # The deeph provenance names no PySCF pseudopotential: the command says which option to pass.
