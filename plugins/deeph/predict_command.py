@@ -16,27 +16,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hamkit.cli.model_options import (
-    MANY_STRUCTURES, add_model_argument, add_pyscf_cell_options, count_label, describe_model, load_model,
-    pyscf_cell_settings, stderr_tracker,
-)
+from hamkit.cli.model_options import count_label, describe_model
+from hamkit.cli.predict_cmd import add_structure_arguments, predictions_of_arguments
 from hamkit.data.structure import HamiltonianRecord
-from hamkit.data.structure_files import read_structure_files
-from hamkit.engine.inference import Prediction, predict_structures
+from hamkit.engine.inference import Prediction
 from hamkit.errors import HamkitError
 from hamkit_plugins.deeph.writer import write_deeph_folder
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    add_model_argument(parser)
-    parser.add_argument("structures", nargs="+", metavar="STRUCTURE_FILE",
-                        help="Files ASE reads (cif, POSCAR, extxyz, xyz, ...); every frame is one structure.")
+    add_structure_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="New folder; structure k (0-based, input order) goes to DIR/<k>/.")
-    parser.add_argument("--charge", type=int, default=None,
-                        help="Total charge of every structure (default: the frame's 'charge' entry, else 0).")
-    parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
-    add_pyscf_cell_options(parser)
 
 
 def prediction_record(prediction: Prediction) -> HamiltonianRecord:
@@ -50,12 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     occupied = any(out.iterdir()) if out.is_dir() else out.exists()
     if occupied:
         raise HamkitError(f"{out} already exists and is not an empty folder: choose a new --out")
-    structures = read_structure_files(args.structures, args.charge, allow_periodic=True)
-    trained = load_model(args)
-    periodic = any(item.structure.is_periodic for item in structures)
-    settings = pyscf_cell_settings(trained, args) if periodic and trained.model.featurizer.supports_periodic else None
-    track = stderr_tracker(not args.no_progress and len(structures) >= MANY_STRUCTURES)
-    predictions = predict_structures(trained, structures, args.batch_size, track, settings)
+    trained, predictions = predictions_of_arguments(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
