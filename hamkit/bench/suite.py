@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hamkit.bench.crystals import DEFAULT_SUPERCELLS, supercell_series
 from hamkit.bench.machine import THREADS_NOTE, machine_info
 from hamkit.bench.molecules import DEFAULT_SIZES, size_series
 from hamkit.bench.scf import scf_seconds
@@ -26,7 +27,9 @@ class BenchSettings:
     Attributes:
         recipes: Recipe files.
         dtypes: Parameter dtypes (``float32``, ``float64``).
-        sizes: Molecule sizes (carbons of an alkane, or waters of a cluster).
+        sizes: Molecule sizes (carbons of an alkane, or waters of a cluster), or supercell
+            repeats for periodic recipes; None: :data:`DEFAULT_SIZES` / :data:`DEFAULT_SUPERCELLS`.
+        max_sizes: Use only this many of the smallest sizes (quick looks); None: all.
         repeats: Timed repeats (medians are reported).
         warmup: Untimed calls before them, per molecule and phase.
         scf: Run PySCF SCF for comparison.
@@ -37,7 +40,8 @@ class BenchSettings:
 
     recipes: Sequence[str]
     dtypes: Sequence[str] = ("float32",)
-    sizes: Sequence[int] = DEFAULT_SIZES
+    sizes: Sequence[int] | None = None
+    max_sizes: int | None = None
     repeats: int = 5
     scf: bool = True
     scf_sizes: int | None = None
@@ -48,6 +52,10 @@ class BenchSettings:
 
 def run_bench(settings: BenchSettings) -> dict[str, Any]:
     """Measure every recipe x dtype (each in a fresh process) and the SCFs (in this process).
+
+    Molecular recipes run on alkanes or water clusters of ``settings.sizes``; recipes whose
+    data is periodic on ``n x n`` supercells of their first structure (no SCF comparison:
+    a periodic SCF per supercell is beyond a benchmark's budget).
 
     Returns:
         ``machine`` (:func:`hamkit.bench.machine.machine_info`), ``settings``, ``note`` and
@@ -63,8 +71,12 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     scf_cache: dict[tuple[str, str], dict[str, Any]] = {}
     for path in settings.recipes:
-        basis = open_dataset(load_recipe(path, list(settings.overrides))).basis
-        molecules = size_series(basis.elements, settings.sizes)
+        dataset = open_dataset(load_recipe(path, list(settings.overrides)))
+        basis = dataset.basis
+        first = dataset[0].structure if len(dataset) else None
+        periodic = first is not None and first.is_periodic
+        sizes = sorted(settings.sizes or (DEFAULT_SUPERCELLS if periodic else DEFAULT_SIZES))[:settings.max_sizes]
+        molecules = supercell_series(first, sizes) if periodic else size_series(basis.elements, sizes)
         structures = [molecule.structure for molecule in molecules]
         for dtype in settings.dtypes:
             result = in_fresh_process(scaling_times, path, dtype, structures, settings.repeats,
@@ -74,7 +86,7 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
                        "parameters": result["parameters"], "basis": result["basis"],
                        "molecule": molecule.name, "size": molecule.size, **timing,
                        "scf_s": None, "scf_cycles": None, "scf_converged": None, "speedup": None}
-                if settings.scf and (settings.scf_sizes is None or position < settings.scf_sizes):
+                if settings.scf and not periodic and (settings.scf_sizes is None or position < settings.scf_sizes):
                     key = (basis.name, molecule.name)
                     if key not in scf_cache:
                         scf_cache[key] = scf_seconds(molecule.structure, basis, settings.xc)
@@ -85,7 +97,7 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
     return {
         "machine": machine_info(),
         "settings": {"recipes": list(settings.recipes), "dtypes": list(settings.dtypes),
-                     "sizes": [int(s) for s in settings.sizes], "repeats": settings.repeats, "warmup": settings.warmup,
+                     "sizes": None if settings.sizes is None else [int(s) for s in settings.sizes], "repeats": settings.repeats, "warmup": settings.warmup,
                      "scf": settings.scf, "xc": settings.xc, "overrides": list(settings.overrides)},
         "note": THREADS_NOTE,
         "rows": rows,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hamkit.data.graph import labelled_graph
+from hamkit.data.graph import graph_layout, labelled_graph, structure_graph
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.engine.batches import collate, targets_of
 from hamkit.engine.objective import Objective
@@ -84,12 +84,26 @@ def step_time(recipe_path: str, dtype: str, batch_size: int, repeats: int, overr
     }
 
 
-def synthetic_record(structure: Structure, basis: Any, seed: int = 0) -> HamiltonianRecord:
-    """A record with a random symmetric H and identity S: labels for timing, not for learning."""
+def synthetic_record(structure: Structure, basis: Any, seed: int = 0, cutoff: float | None = None) -> HamiltonianRecord:
+    """A record with random labels for timing, not for learning: a symmetric H and identity S,
+    or for a crystal a random H(R) with H(-R) = H(R)^T over the translations within ``cutoff``."""
     n = basis.total_orbitals(structure.numbers)
     rng = np.random.default_rng(seed)
-    matrix = rng.normal(scale=0.1, size=(n, n))
-    return HamiltonianRecord(structure, (matrix + matrix.T) / 2, np.eye(n), key="bench")
+    if not structure.is_periodic:
+        matrix = rng.normal(scale=0.1, size=(n, n))
+        return HamiltonianRecord(structure, (matrix + matrix.T) / 2, np.eye(n), key="bench")
+    translations = graph_layout(structure_graph(structure, basis, cutoff), basis)[1]
+    matrices = rng.normal(scale=0.1, size=(len(translations), n, n))
+    partner = {tuple(r): k for k, r in enumerate(translations.tolist())}
+    for k, r in enumerate(translations.tolist()):
+        mirror = partner[tuple(-v for v in r)]
+        if mirror == k:
+            matrices[k] = (matrices[k] + matrices[k].T) / 2
+        elif mirror > k:
+            matrices[mirror] = matrices[k].T.copy()
+    overlap = np.zeros_like(matrices)
+    overlap[partner[(0, 0, 0)]] = np.eye(n)
+    return HamiltonianRecord(structure, matrices, overlap, key="bench", translations=translations)
 
 
 def scaling_times(recipe_path: str, dtype: str, structures: Sequence[Structure], repeats: int,
@@ -121,7 +135,8 @@ def scaling_times(recipe_path: str, dtype: str, structures: Sequence[Structure],
     rss_before = peak_rss_mb()
     rows = []
     for index, structure in enumerate(structures):
-        batch = collate([labelled_graph(synthetic_record(structure, dataset.basis, index), dataset.basis, cutoff)],
+        record = synthetic_record(structure, dataset.basis, index, cutoff)
+        batch = collate([labelled_graph(record, dataset.basis, cutoff)],
                         torch_dtype, device)
         targets = targets_of(batch)
         if device.type == "cuda":

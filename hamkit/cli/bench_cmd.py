@@ -28,7 +28,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="Parameter dtype (default float32).")
     parser.add_argument("--sizes", metavar="N", type=int, nargs="+", default=None,
                         help="Molecule sizes: carbons of linear alkanes when the basis covers H and C, "
-                             "else waters of water clusters (H, O). Default 1 2 4 8 16.")
+                             "else waters of water clusters (H, O); default 1 2 4 8 16. For recipes on "
+                             "periodic data: n x n supercells of the first structure; default 1 2 3 4.")
     parser.add_argument("--repeats", type=int, default=None, help="Timed repeats after a warm-up (default 5).")
     parser.add_argument("--no-scf", action="store_true", help="Skip the PySCF SCF comparison.")
     parser.add_argument("--xc", default="b3lyp", help="Functional of the SCF comparison (default b3lyp).")
@@ -69,19 +70,17 @@ def results_table(results: dict[str, Any]) -> Table:
 
 def _run(args: argparse.Namespace) -> int:
     from hamkit.bench.machine import describe
-    from hamkit.bench.molecules import DEFAULT_SIZES
     from hamkit.bench.suite import BenchSettings, run_bench
 
-    sizes = list(args.sizes or DEFAULT_SIZES)
-    if args.quick:
-        sizes = sorted(sizes)[:QUICK_SIZES]
+    sizes = list(args.sizes) if args.sizes else None
     repeats = args.repeats if args.repeats is not None else (QUICK_REPEATS if args.quick else 5)
     if repeats < 1:
         raise HamkitError("--repeats must be at least 1")
     settings = BenchSettings(
         recipes=args.recipes or list(DEFAULT_RECIPES),
         dtypes=("float32", "float64") if args.dtype == "both" else (args.dtype,),
-        sizes=sizes, repeats=repeats, scf=not args.no_scf, scf_sizes=1 if args.quick else None,
+        sizes=sizes, max_sizes=QUICK_SIZES if args.quick else None, repeats=repeats, scf=not args.no_scf,
+        scf_sizes=1 if args.quick else None,
         xc=args.xc, overrides=args.overrides, warmup=1 if args.quick else 3)
     results = run_bench(settings)
     console = Console()
