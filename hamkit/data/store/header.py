@@ -2,11 +2,15 @@
 
 The header is one JSON string in the root attribute ``hamkit_header`` of the HDF5 file::
 
-    {"format": "hamkit-hamiltonians", "version": 1,
+    {"format": "hamkit-hamiltonians", "version": 2,
      "basis": {"name": "def2-svp", "shells": {"1": [0, 0, 1], ...}},
      "convention": "canonical",
      "units": {"positions": "angstrom", "hamiltonian": "hartree", ...},
      "provenance": {"code": "pyscf", "code_version": "2.14.0", "xc": "b3lyp", ...}}
+
+Versions: 1 holds molecules only; 2 adds periodic records (cell, pbc, lattice
+translations and real-space matrices H(R), see :mod:`hamkit.data.store.layout`). This
+hamkit reads both and writes version 2.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from hamkit.data.basis import OrbitalBasis
 from hamkit.errors import HamkitError
 
 FORMAT_NAME = "hamkit-hamiltonians"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PERIODIC_VERSION = 2
+"""First format version that can hold periodic records."""
 HEADER_ATTRIBUTE = "hamkit_header"
 CONVENTION = "canonical"
 UNITS: dict[str, str] = {
@@ -28,8 +34,10 @@ UNITS: dict[str, str] = {
     "hamiltonian": "hartree",
     "overlap": "dimensionless",
     "energy": "hartree",
+    "cell": "angstrom",
+    "fermi_level": "hartree",
 }
-"""Units of every stored quantity (the only units a version-1 store uses)."""
+"""Units of every stored quantity (a version-1 store lists the first four)."""
 
 
 class StoreFormatError(HamkitError):
@@ -44,8 +52,8 @@ class StoreHeader:
         basis: Shells per element of the orbital basis H and S are expressed in.
         provenance: How the labels were made (code, code_version, xc, basis, grid_level,
             hamkit_version, command_line, ...); free-form but JSON-safe.
-        convention: Orbital order of H and S; always ``"canonical"`` in version 1.
-        units: Unit of each stored quantity; always :data:`UNITS` in version 1.
+        convention: Orbital order of H and S; always ``"canonical"``.
+        units: Unit of each stored quantity; always :data:`UNITS`.
         format: :data:`FORMAT_NAME`.
         version: :data:`FORMAT_VERSION`.
     """

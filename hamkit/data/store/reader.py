@@ -113,14 +113,19 @@ class StoreReader(Sequence):
         missing = [name for name in layout.REQUIRED_DATASETS if name not in group]
         if missing:
             raise StoreFormatError(f"{self.path}: record {key!r} lacks {', '.join(missing)}")
+        numbers = group[layout.NUMBERS][()]
+        hamiltonian = np.asarray(group[layout.HAMILTONIAN][()], dtype=np.float64)
+        overlap = group[layout.OVERLAP][()] if layout.OVERLAP in group else None
+        n_orbitals = self.header.basis.total_orbitals(numbers)
+        if layout.TRANSLATIONS in group:
+            return self._periodic_record(key, group, numbers, hamiltonian, overlap, n_orbitals)
+        if layout.CELL in group:
+            raise StoreFormatError(f"{self.path}: record {key!r} has a cell but no translations")
         structure = Structure(
-            numbers=group[layout.NUMBERS][()],
+            numbers=numbers,
             positions=group[layout.POSITIONS][()],
             charge=int(group.attrs.get("charge", 0)),
         )
-        hamiltonian = np.asarray(group[layout.HAMILTONIAN][()], dtype=np.float64)
-        overlap = group[layout.OVERLAP][()] if layout.OVERLAP in group else None
-        n_orbitals = self.header.basis.total_orbitals(structure.numbers)
         for name, matrix in ((layout.HAMILTONIAN, hamiltonian), (layout.OVERLAP, overlap)):
             if matrix is not None and matrix.shape != (n_orbitals, n_orbitals):
                 raise StoreFormatError(
@@ -128,6 +133,33 @@ class StoreReader(Sequence):
                     f"basis gives {n_orbitals} orbitals"
                 )
         return HamiltonianRecord(structure, hamiltonian, overlap, key, self._extras(group))
+
+    def _periodic_record(self, key: str, group: h5py.Group, numbers: np.ndarray,
+                         hamiltonian: np.ndarray, overlap: np.ndarray | None,
+                         n_orbitals: int) -> HamiltonianRecord:
+        """Read and check the periodic fields of a record (format version 2).
+
+        Raises:
+            StoreFormatError: Missing or inconsistent cell, pbc, translations or shapes.
+        """
+        cell = group[layout.CELL][()] if layout.CELL in group else None
+        pbc = group.attrs.get(layout.PBC)
+        translations = group[layout.TRANSLATIONS][()]
+        shapes = {layout.HAMILTONIAN: hamiltonian.shape}
+        if overlap is not None:
+            shapes[layout.OVERLAP] = overlap.shape
+        problem = layout.periodic_problem(cell, pbc, translations, shapes, n_orbitals)
+        if problem is not None:
+            raise StoreFormatError(f"{self.path}: periodic record {key!r} {problem}")
+        structure = Structure(
+            numbers=numbers,
+            positions=group[layout.POSITIONS][()],
+            charge=int(group.attrs.get("charge", 0)),
+            cell=np.asarray(cell, dtype=np.float64),
+            pbc=tuple(bool(flag) for flag in pbc),
+        )
+        return HamiltonianRecord(structure, hamiltonian, overlap, key, self._extras(group),
+                                 translations=np.asarray(translations, dtype=np.int64))
 
     @staticmethod
     def _extras(group: h5py.Group) -> dict[str, Any]:
@@ -148,6 +180,17 @@ class StoreReader(Sequence):
         if key not in self._index:
             raise KeyError(f"{self.path}: no complete record {key!r}")
         return np.asarray(self._file()[layout.STRUCTURES][key][layout.NUMBERS][()], dtype=np.int64)
+
+    def periodicity(self, key: str) -> tuple[tuple[bool, bool, bool], int] | None:
+        """``(pbc, n_translations)`` of a periodic record, None for a molecule (no matrices read)."""
+        if key not in self._index:
+            raise KeyError(f"{self.path}: no complete record {key!r}")
+        group = self._file()[layout.STRUCTURES][key]
+        if layout.TRANSLATIONS not in group:
+            return None
+        pbc = group.attrs.get(layout.PBC)
+        flags = (False, False, False) if pbc is None or np.size(pbc) != 3 else tuple(bool(f) for f in pbc)
+        return flags, int(group[layout.TRANSLATIONS].shape[0])
 
     def elements(self) -> list[int]:
         """Atomic numbers present in the complete records, sorted (reads every ``numbers``)."""

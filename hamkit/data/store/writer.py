@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from hamkit.data.store import layout
-from hamkit.data.store.header import HEADER_ATTRIBUTE, StoreHeader, merge_basis
+from hamkit.data.store.header import HEADER_ATTRIBUTE, PERIODIC_VERSION, StoreHeader, merge_basis
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.errors import HamkitError
 
@@ -175,17 +175,25 @@ class StoreWriter:
             )
         n_orbitals = self.header.basis.total_orbitals(numbers)
         matrices = {layout.HAMILTONIAN: record.hamiltonian, layout.OVERLAP: record.overlap}
-        for name, matrix in matrices.items():
-            if matrix is not None and np.shape(matrix) != (n_orbitals, n_orbitals):
-                raise HamkitError(
-                    f"{self.path}: record {key!r} {name} has shape {np.shape(matrix)}, "
-                    f"expected ({n_orbitals}, {n_orbitals}) for basis {self.header.basis.name!r}"
-                )
+        if record.is_periodic:
+            self._check_periodic(record, matrices, n_orbitals)
+        else:
+            for name, matrix in matrices.items():
+                if matrix is not None and np.shape(matrix) != (n_orbitals, n_orbitals):
+                    raise HamkitError(
+                        f"{self.path}: record {key!r} {name} has shape {np.shape(matrix)}, "
+                        f"expected ({n_orbitals}, {n_orbitals}) for basis {self.header.basis.name!r}"
+                    )
         energy, scalars, arrays = _split_extras(dict(record.extras))
 
         group = self._structures.create_group(key)
         group.create_dataset(layout.NUMBERS, data=numbers.astype(np.int64))
         group.create_dataset(layout.POSITIONS, data=record.structure.positions.astype(np.float64))
+        if record.is_periodic:
+            assert record.structure.cell is not None and record.translations is not None
+            group.create_dataset(layout.CELL, data=record.structure.cell.astype(np.float64))
+            group.create_dataset(layout.TRANSLATIONS, data=record.translations.astype(np.int64))
+            group.attrs[layout.PBC] = np.array(record.structure.pbc, dtype=bool)
         for name, matrix in matrices.items():
             if matrix is not None:
                 group.create_dataset(name, data=np.asarray(matrix, dtype=np.float64),
@@ -206,6 +214,22 @@ class StoreWriter:
         self._handle.flush()
         self._keys.append(key)
         self._key_set.add(key)
+
+    def _check_periodic(self, record: HamiltonianRecord, matrices: dict[str, Any],
+                        n_orbitals: int) -> None:
+        """Validate a periodic record and upgrade a version-1 header to version 2.
+
+        Raises:
+            HamkitError: Missing cell, unpaired or duplicate translations, wrong shapes.
+        """
+        assert record.translations is not None
+        shapes = {name: np.shape(matrix) for name, matrix in matrices.items() if matrix is not None}
+        problem = layout.periodic_problem(record.structure.cell, record.structure.pbc,
+                                          record.translations, shapes, n_orbitals)
+        if problem is not None:
+            raise HamkitError(f"{self.path}: periodic record {record.key!r} {problem}")
+        if self.header.version < PERIODIC_VERSION:
+            self.set_header(dataclasses.replace(self.header, version=PERIODIC_VERSION))
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
