@@ -13,7 +13,8 @@ Design:
   own spherical harmonics and therefore its l = 1 features come out in hamkit's canonical
   orbital order; one-hot species over the build context's elements; message edges = every
   ordered pair of atoms of the same structure closer than ``cutoff`` (independent of the
-  graph's ``pair_index``, which may be cut shorter); open boundaries (molecules).
+  graph's ``pair_index``, which may be cut shorter) for molecules; for crystals the graph's
+  periodic pairs within ``cutoff`` (self-images included), which needs ``pair_cutoff >= cutoff``.
 * outputs: on-site and pair features of every degree 0..``out_lmax`` (default: twice the
   basis' highest shell degree, 4 for def2-SVP), from :class:`~hamkit_plugins.mace.layers.SelfFeatures`
   and :class:`~hamkit_plugins.mace.layers.PairFeatures` (e3nn tensor products on MACE's node
@@ -35,17 +36,10 @@ all constant buffers are kept, and restored whenever the module is cast back to 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import torch
-from pydantic import Field, model_validator
 
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
 from e3nn import o3
@@ -55,6 +49,7 @@ from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
 from hamkit.errors import HamkitError
 from hamkit.physics.frames import to_e3nn_frame
+from hamkit_plugins.mace.config import MAX_ATOMIC_NUMBER, MACEConfig, mace_option_problems
 from hamkit_plugins.mace.layers import (
     DegreeRMSNorm,
     GaussianBasis,
@@ -66,197 +61,8 @@ from hamkit_plugins.mace.layers import (
     scalar_indices,
     sh_irreps,
 )
-
-MAX_ATOMIC_NUMBER = 118
-MAX_WIGNER_L = 11
-"""e3nn's wigner_3j table stops at this degree (MACE's product basis needs correlation x max_ell)."""
-
-
-def mace_option_problems(
-    lmax: int, max_ell: int, correlation: int, num_interactions: int
-) -> list[str]:
-    """Why MACE cannot be built (or would give degrees it cannot fill) with these options.
-
-    Returns:
-        One message per problem (empty: buildable).
-    """
-    problems = []
-    if num_interactions < 2:
-        problems.append(
-            f"num_interactions={num_interactions}: MACE with a single interaction keeps only "
-            "scalar (0e) features; use num_interactions >= 2"
-        )
-    if correlation * max_ell > MAX_WIGNER_L:
-        problems.append(
-            f"correlation={correlation} with max_ell={max_ell}: MACE's product basis couples up "
-            f"to correlation x max_ell = {correlation * max_ell} > {MAX_WIGNER_L}, beyond e3nn's "
-            f"wigner_3j table (mace-torch would ask for cuequivariance); use max_ell <= "
-            f"{MAX_WIGNER_L // correlation} or a lower correlation"
-        )
-    if lmax > correlation * max_ell:
-        problems.append(
-            f"lmax={lmax} > correlation x max_ell = {correlation * max_ell}: MACE's products "
-            f"cannot produce degree-{lmax} features; lower lmax (out_lmax sets the output "
-            "degrees) or raise max_ell/correlation"
-        )
-    return problems
-
-
-class MACEConfig(ComponentConfig):
-    """Options of the ``mace`` featurizer (distances in Angstrom)."""
-
-    channels: int = Field(32, ge=1, description="Channels per irrep of MACE's hidden features.")
-    lmax: int = Field(
-        2, ge=0, description="Highest degree of MACE's hidden irreps (correlation x max_ell >= lmax)."
-    )
-    symmetry: Literal["so3", "o3"] = Field(
-        "so3",
-        description="'so3': all-even irreps, MACE use_so3=True, rotations only (the head needs "
-        "parity: ignore); 'o3': both parities at every degree, O(3)-equivariant (head parity: "
-        "physical works); about twice the cost.",
-    )
-    num_interactions: int = Field(2, ge=2, description="MACE interaction (message-passing) layers.")
-    correlation: int = Field(
-        3, ge=1, le=3,
-        description="MACE body order - 1 of the product basis; correlation x max_ell <= 11 "
-        "(e3nn's wigner_3j table), e.g. correlation 2 with max_ell 4 or 5.",
-    )
-    max_ell: int = Field(3, ge=1, description="Highest degree of MACE's edge spherical harmonics.")
-    cutoff: float = Field(5.0, gt=0, description="MACE message radius r_max (Angstrom).")
-    num_radial: int = Field(8, ge=1, description="Radial basis size (MACE's num_bessel and the pair basis).")
-    radial_type: Literal["bessel", "gaussian", "chebyshev"] = Field(
-        "bessel", description="MACE's radial basis family."
-    )
-    num_polynomial_cutoff: int = Field(5, ge=1, description="Exponent of MACE's polynomial cutoff envelope.")
-    radial_mlp: list[int] = Field(
-        [64, 64, 64], min_length=1, description="Hidden widths of MACE's radial MLPs."
-    )
-    avg_num_neighbors: float = Field(
-        10.0, gt=0, description="MACE divides summed messages by this (typical neighbour count)."
-    )
-    node_layers: Literal["last", "all"] = Field(
-        "last",
-        description="Which MACE features feed the output layers: the last layer's, or all "
-        "layers' concatenated (as MACE's own node_feats output).",
-    )
-    feature_norm: Literal["rms", "none"] = Field(
-        "rms",
-        description="'rms': divide each irreps entry of MACE's features by its RMS over channels "
-        "(equivariant, puts them on a unit scale) before the output layers; 'none': raw.",
-    )
-    out_lmax: int | None = Field(
-        None, ge=0,
-        description="Highest degree of the output node/pair irreps. None: max(lmax, 2 x the "
-        "basis' highest shell degree), so every sub-block irrep exists (4 for def2-SVP).",
-    )
-    out_channels: int | None = Field(
-        None, ge=1, description="Channels per irrep of the output features (None: channels)."
-    )
-    bottleneck: int = Field(
-        16, ge=1, description="Channels per irrep inside the self/pair tensor products."
-    )
-    pair_sh_lmax: int | None = Field(
-        None, ge=0, description="Highest degree of the pair spherical harmonics (None: max_ell)."
-    )
-    pair_hidden: int = Field(64, ge=1, description="Width of the MLP making per-pair tensor-product weights.")
-    pair_cutoff: float | None = Field(
-        None, gt=0,
-        description="Pair range (Angstrom), the graph's pair cutoff: the pair radial basis spans it "
-        "and pair features fade smoothly to zero at it. None: all pairs (fully connected "
-        "molecules); the basis spans cutoff and farther pairs get distance-independent weights.",
-    )
-
-    @model_validator(mode="after")
-    def _check_mace(self) -> "MACEConfig":
-        if any(width < 1 for width in self.radial_mlp):
-            raise ValueError(f"radial_mlp widths must be >= 1, got {self.radial_mlp}")
-        problems = mace_option_problems(self.lmax, self.max_ell, self.correlation, self.num_interactions)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-
-@dataclass(frozen=True)
-class MACEGeometry:
-    """Per-forward inputs shared by every layer.
-
-    Attributes:
-        node_attrs: One-hot species, (n_atoms, n_species).
-        edge_index: MACE's message edges (sender, receiver), (2, n_edges).
-        edge_attrs: Spherical harmonics of ``pos[receiver] - pos[sender]`` (e3nn frame),
-            (n_edges, (max_ell + 1)^2).
-        edge_feats: MACE's radial embedding times its cutoff envelope, (n_edges, num_radial).
-        pair_index: The graph's ``pair_index`` (i, j), (2, n_pairs).
-        pair_sh: Spherical harmonics of ``pos_j - pos_i`` (e3nn frame), (n_pairs, sh dim).
-        pair_radial: Gaussian basis of the pair distances, (n_pairs, num_radial).
-        pair_envelope: Cosine cutoff at ``pair_cutoff`` (ones when None), (n_pairs,).
-    """
-
-    node_attrs: torch.Tensor
-    edge_index: torch.Tensor
-    edge_attrs: torch.Tensor
-    edge_feats: torch.Tensor
-    pair_index: torch.Tensor
-    pair_sh: torch.Tensor
-    pair_radial: torch.Tensor
-    pair_envelope: torch.Tensor
-
-
-@dataclass
-class MACEState:
-    """Features between MACE layers (mutable: see :meth:`MACEFeaturizer.forward_blocks`).
-
-    Attributes:
-        geometry: The per-forward geometry.
-        node: The latest node features (n_atoms, dim): the species embedding
-            (``channels x 0e``) before the first layer, then the last layer's output
-            (irreps ``hidden_irreps``). The next layer reads this.
-        previous: Outputs of the earlier layers (as they were when the next layer ran).
-        layer: Number of layers applied so far.
-    """
-
-    geometry: MACEGeometry
-    node: torch.Tensor
-    previous: list[torch.Tensor] = field(default_factory=list)
-    layer: int = 0
-
-
-@contextmanager
-def _building(dtype: torch.dtype) -> Iterator[None]:
-    """Default dtype ``dtype`` and no TorchScript chatter while e3nn/MACE modules are built."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The TorchScript type system", category=UserWarning)
-            warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated", category=DeprecationWarning)
-            yield
-    finally:
-        torch.set_default_dtype(previous)
-
-
-def import_mace_modules() -> Any:
-    """Import ``mace.modules`` and undo mace's process-wide ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``.
-
-    mace's import-time notice (no cuequivariance acceleration) is kept off stdout.
-
-    Raises:
-        HamkitError: mace-torch is not installed.
-    """
-    key = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
-    before = os.environ.get(key)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import mace.modules as modules
-    except ImportError as error:
-        raise HamkitError(f"the mace featurizer needs mace-torch (pip install mace-torch): {error}") from None
-    finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
-    return modules
-
+from hamkit_plugins.mace.loading import _building, import_mace_modules
+from hamkit_plugins.mace.state import MACEGeometry, MACEState
 
 class MACEFeaturizer(Featurizer):
     """MACE (mace-torch) node features with self and pair output layers for Hamiltonian heads.
@@ -275,6 +81,8 @@ class MACEFeaturizer(Featurizer):
     turns the final state into ``EquivariantFeatures``. ``forward(graph)`` is exactly
     ``features(last state of forward_blocks(graph))``.
     """
+
+    supports_periodic = True
 
     name: ClassVar[str] = "mace"
     Config: ClassVar[type[ComponentConfig]] = MACEConfig
@@ -438,21 +246,60 @@ class MACEFeaturizer(Featurizer):
             return torch.zeros(graph.z.shape[0], dtype=torch.long, device=graph.z.device)
         return batch.long()
 
+    def message_edges(self, graph: Any, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """MACE's message edges (sender i, receiver j) and their vectors r_ij (e3nn frame).
+
+        Molecules: every ordered pair of atoms of one structure closer than ``cutoff``.
+        Crystals (graphs with ``pair_shift``): the graph's periodic pairs (self-images
+        included) closer than ``cutoff``, with ``r_ij = pos_j - pos_i + pair_shift``.
+
+        Args:
+            graph: The (batched) graph.
+            pos: (n_atoms, 3) positions in e3nn's frame, parameter dtype.
+
+        Returns:
+            ``(edge_index (2, n_edges), vectors (n_edges, 3))``.
+
+        Raises:
+            HamkitError: A crystal whose graph pairs reach less far than MACE's cutoff.
+        """
+        shift = getattr(graph, "pair_shift", None)
+        if shift is None:
+            edge_index = radius_edges(pos, self._batch(graph), self.config.cutoff)
+            return edge_index, pos[edge_index[1]] - pos[edge_index[0]]
+        if self.pair_cutoff is None or self.pair_cutoff < self.config.cutoff:
+            raise HamkitError(
+                f"mace: periodic graphs need pair_cutoff >= cutoff ({self.config.cutoff} A) so that every "
+                f"message edge is among the graph's periodic pairs; got pair_cutoff {self.pair_cutoff}")
+        pairs = graph.pair_index.long()
+        vectors = pos[pairs[1]] - pos[pairs[0]] + to_e3nn_frame(shift.to(self.dtype))
+        within = vectors.norm(dim=-1) < self.config.cutoff
+        return pairs[:, within], vectors[within]
+
+    def pair_vectors(self, graph: Any, pos: torch.Tensor) -> torch.Tensor:
+        """r_ij of the graph's pairs (e3nn frame), periodic images included, (n_pairs, 3)."""
+        pairs = graph.pair_index.long()
+        vectors = pos[pairs[1]] - pos[pairs[0]]
+        shift = getattr(graph, "pair_shift", None)
+        return vectors if shift is None else vectors + to_e3nn_frame(shift.to(self.dtype))
+
     def mace_inputs(self, graph: Any) -> dict[str, torch.Tensor]:
         """The PyG-style batch dict ``mace.modules.MACE.forward`` accepts, for this graph.
 
         Positions are a fresh tensor in e3nn's (y, z, x) frame (MACE.forward sets
-        ``requires_grad`` on it), shifts and cells zero (open boundaries).
+        ``requires_grad`` on it); shifts are the message edges' image vectors (zero for
+        molecules), so MACE's own ``pos[j] - pos[i] + shift`` gives the same edges.
         """
         pos = to_e3nn_frame(graph.pos.to(self.dtype)).clone()
         batch = self._batch(graph)
-        edge_index = radius_edges(pos, batch, self.config.cutoff)
+        edge_index, vectors = self.message_edges(graph, pos)
+        shifts = (vectors - (pos[edge_index[1]] - pos[edge_index[0]])).detach()
         n_graphs = int(batch.max()) + 1 if batch.numel() else 0
         ptr = torch.cat([batch.new_zeros(1), torch.cumsum(torch.bincount(batch, minlength=n_graphs), 0)])
         return {
             "positions": pos,
             "edge_index": edge_index,
-            "shifts": pos.new_zeros(edge_index.shape[1], 3),
+            "shifts": shifts,
             "unit_shifts": pos.new_zeros(edge_index.shape[1], 3),
             "cell": pos.new_zeros(n_graphs, 3, 3),
             "node_attrs": self.node_attributes(graph),
@@ -469,9 +316,7 @@ class MACEFeaturizer(Featurizer):
         """
         node_attrs = self.node_attributes(graph)
         pos = to_e3nn_frame(graph.pos.to(self.dtype))
-        edge_index = radius_edges(pos, self._batch(graph), self.config.cutoff)
-        sender, receiver = edge_index
-        vectors = pos[receiver] - pos[sender]
+        edge_index, vectors = self.message_edges(graph, pos)
         lengths = vectors.norm(dim=-1, keepdim=True)
         edge_feats, edge_cutoff = self.mace.radial_embedding(
             lengths, node_attrs, edge_index, self.mace.atomic_numbers
@@ -479,7 +324,7 @@ class MACEFeaturizer(Featurizer):
         if edge_cutoff is not None:  # MACE built with apply_cutoff=False: not the case here
             edge_feats = edge_feats * edge_cutoff
         pair_index = graph.pair_index.long()
-        pair_vectors = pos[pair_index[1]] - pos[pair_index[0]]
+        pair_vectors = self.pair_vectors(graph, pos)
         pair_distance = pair_vectors.norm(dim=-1)
         return MACEGeometry(
             node_attrs=node_attrs,
@@ -495,6 +340,7 @@ class MACEFeaturizer(Featurizer):
                 torch.ones_like(pair_distance) if self.pair_cutoff is None
                 else cosine_envelope(pair_distance, self.pair_cutoff)
             ),
+            pair_cell_shift=getattr(graph, "pair_cell_shift", None),
         )
 
     def initial_state(self, graph: Any) -> MACEState:
@@ -564,6 +410,7 @@ class MACEFeaturizer(Featurizer):
             pair_index=geometry.pair_index,
             node_irreps=self.node_irreps,
             pair_irreps=self.pair_irreps,
+            pair_cell_shift=geometry.pair_cell_shift,
         )
 
     def forward(self, graph: Any) -> EquivariantFeatures:

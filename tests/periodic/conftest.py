@@ -31,14 +31,25 @@ def spd_basis() -> OrbitalBasis:
     return OrbitalBasis.from_shells({5: [0, 0, 1, 2], 7: [0, 1, 1, 2]}, name="test-spd")
 
 
-@pytest.fixture(scope="session")
-def periodic_model(spd_basis):
-    """A small float64 deeph_e3 featurizer + cg_expansion head (graph -> packed H)."""
+def build_featurizer(name: str, context: BuildContext):
+    """A small float64 periodic-aware featurizer: ``deeph_e3`` or ``mace`` (4 A pairs, 3.5 A messages)."""
+    if name == "deeph_e3":
+        return DeepHE3Featurizer.from_config(
+            DeepHE3Config(num_blocks=2, cutoff=4.0, node_irreps="8x0e+4x1o+4x2e+2x3o+2x4e", num_radial=16,
+                          radial_hidden=16), context)
+    from hamkit_plugins.mace import MACEConfig, MACEFeaturizer
+
+    return MACEFeaturizer.from_config(
+        MACEConfig(channels=4, lmax=2, symmetry="o3", correlation=2, max_ell=2, cutoff=3.5, pair_cutoff=4.0,
+                   radial_mlp=[8], bottleneck=4, pair_hidden=8), context)
+
+
+@pytest.fixture(scope="session", params=["deeph_e3", "mace"])
+def periodic_model(request, spd_basis):
+    """A small float64 featurizer + cg_expansion head (graph -> packed H), for each periodic backbone."""
     torch.manual_seed(0)
     context = BuildContext(species=(5, 7), basis=spd_basis, dtype="float64")
-    featurizer = DeepHE3Featurizer.from_config(
-        DeepHE3Config(num_blocks=2, cutoff=4.0, node_irreps="8x0e+4x1o+4x2e+2x3o+2x4e", num_radial=16,
-                      radial_hidden=16), context)
+    featurizer = build_featurizer(request.param, context)
     context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     head = CGExpansionHead.from_config(CGExpansionConfig(parity="physical"), context)
 
@@ -50,4 +61,5 @@ def periodic_model(spd_basis):
             return head(featurizer(batch), batch)["hamiltonian"]
 
     predict.cutoff = 4.0
+    predict.featurizer = featurizer
     return predict

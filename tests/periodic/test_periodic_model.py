@@ -140,3 +140,38 @@ def test_a_supercell_has_the_primitive_cells_blocks(periodic_model, spd_basis):
                 np.testing.assert_allclose(block, expected[:n, :n], atol=1e-10)
                 checked += 1
     assert checked > 10
+
+
+def test_mace_layers_match_mace_forward_on_a_crystal(spd_basis):
+    """Periodic message edges reach mace-torch's own MACE.forward as shifts: same node features."""
+    from hamkit.components import BuildContext
+    from hamkit.engine.batches import collate
+
+    from .conftest import build_featurizer
+
+    torch.manual_seed(0)
+    featurizer = build_featurizer("mace", BuildContext(species=(5, 7), basis=spd_basis, dtype="float64"))
+    batch = collate([structure_graph(honeycomb(6), spd_basis, 4.0)], torch.float64, torch.device("cpu"))
+    with torch.no_grad():
+        states = list(featurizer.forward_blocks(batch))
+        inputs = featurizer.mace_inputs(batch)
+        reference = featurizer.mace(inputs, compute_force=False)["node_feats"]
+    ours = torch.cat([*states[-1].previous, states[-1].node], dim=-1)  # every layer, as MACE returns
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)
+    assert bool((inputs["shifts"].abs().sum(dim=1) > 0).any()), "image edges expected"
+    i, j = inputs["edge_index"]
+    assert bool((i == j).any()), "self-image messages expected in a 2.5 A cell with a 3.5 A cutoff"
+
+
+def test_mace_refuses_crystal_pairs_shorter_than_its_messages(spd_basis):
+    from hamkit.components import BuildContext
+    from hamkit.engine.batches import collate
+    from hamkit.errors import HamkitError
+    from hamkit_plugins.mace import MACEConfig, MACEFeaturizer
+
+    featurizer = MACEFeaturizer.from_config(
+        MACEConfig(channels=4, lmax=1, correlation=2, max_ell=1, cutoff=5.0, pair_cutoff=4.0, radial_mlp=[8]),
+        BuildContext(species=(5, 7), basis=spd_basis, dtype="float64"))
+    batch = collate([structure_graph(honeycomb(6), spd_basis, 4.0)], torch.float64, torch.device("cpu"))
+    with pytest.raises(HamkitError, match="pair_cutoff >= cutoff"):
+        featurizer(batch)
