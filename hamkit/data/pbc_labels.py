@@ -39,6 +39,8 @@ TIE_TOLERANCE_ANGSTROM = 1e-6
 """Two image distances closer than this count as a Wigner-Seitz tie."""
 SUPERCELL_SEARCH = 2
 """Supercell vectors L in [-2, 2] per periodic axis are searched for the minimum image."""
+GAP_SMEARINGS = 10.0
+"""A band gap wider than this many smearing widths counts as an insulator (mid-gap Fermi level)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,10 @@ class PeriodicLabels:
         translations: Lattice translations R, (n_R, 3) int64; R and -R both present.
         hamiltonian: H(R), (n_R, n, n) float64, canonical order, Hartree.
         overlap: S(R), (n_R, n, n) float64, canonical order.
-        fermi_level: Chemical potential (smearing) or mid-gap energy, Hartree.
+        fermi_level: Mid-gap energy of an insulator, else the smeared chemical potential,
+            Hartree (:func:`fermi_level`). Absolute energies of a 3D-periodic cell are
+            relative to its average electrostatic potential, which depends on the vacuum
+            size: H - fermi_level * S is the reference-free quantity.
         n_electrons: Valence electrons per cell (``cell.nelectron``).
         energy: Total energy per cell, Hartree (with smearing: PySCF's ``e_tot``, the
             free energy).
@@ -207,14 +212,43 @@ def run_krks(structure: Structure, settings: PeriodicLabelSettings) -> tuple[Any
     return solver, kpoints
 
 
-def fermi_level(solver: Any) -> float:
-    """Chemical potential of a smeared SCF, else the middle of the gap over the mesh (Hartree)."""
-    mu = getattr(solver, "mu", None)
-    if mu is not None and getattr(solver, "sigma", 0):
-        return float(mu)
-    energies = np.concatenate([np.asarray(e) for e in solver.mo_energy])
-    occupations = np.concatenate([np.asarray(o) for o in solver.mo_occ])
-    return 0.5 * float(energies[occupations > 1e-8].max() + energies[occupations <= 1e-8].min())
+def fermi_level(solver: Any, n_electrons: int) -> float:
+    """Fermi level over the SCF mesh, Hartree.
+
+    Mid-gap when the lowest ``n_electrons / 2`` bands lie below all others by more than
+    ``GAP_SMEARINGS`` smearing widths (an insulator: the chemical potential of a smeared
+    SCF could sit anywhere in the gap), else the Fermi-Dirac chemical potential of the
+    final band energies (:func:`chemical_potential`).
+
+    Args:
+        solver: The converged KRKS solver (``mo_energy``; ``sigma`` when smeared).
+        n_electrons: Electrons per cell (even).
+    """
+    energies = np.array([np.sort(np.asarray(e)) for e in solver.mo_energy])
+    n_occupied = n_electrons // 2
+    top = float(energies[:, n_occupied - 1].max())
+    bottom = float(energies[:, n_occupied].min()) if energies.shape[1] > n_occupied else top
+    sigma = float(getattr(solver, "sigma", 0.0) or 0.0)
+    if bottom - top > GAP_SMEARINGS * sigma or sigma == 0.0:
+        return 0.5 * (top + bottom)
+    return chemical_potential(energies, n_electrons, sigma)
+
+
+def chemical_potential(energies: np.ndarray, n_electrons: int, sigma: float) -> float:
+    """mu with (2 / n_k) sum_kn f((e_kn - mu) / sigma) = n_electrons, f the Fermi-Dirac function.
+
+    Args:
+        energies: Band energies on the mesh, (n_k, n_bands), Hartree.
+        n_electrons: Electrons per cell.
+        sigma: Smearing width, Hartree (> 0).
+    """
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    def excess(mu: float) -> float:
+        return 2.0 * float(expit(-(energies - mu) / sigma).sum()) / len(energies) - n_electrons
+
+    return float(brentq(excess, energies.min() - 50 * sigma, energies.max() + 50 * sigma, xtol=1e-14))
 
 
 # --------------------------------------------------------------------- Fourier sum
@@ -411,7 +445,7 @@ def compute_periodic_labels(structure: Structure, settings: PeriodicLabelSetting
         translations=translations,
         hamiltonian=hamiltonian,
         overlap=overlap_r,
-        fermi_level=fermi_level(solver),
+        fermi_level=fermi_level(solver, int(cell.nelectron)),
         n_electrons=int(cell.nelectron),
         energy=float(solver.e_tot),
         converged=bool(solver.converged),

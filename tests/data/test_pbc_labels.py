@@ -238,3 +238,22 @@ def test_dataset_settings_band_check(material, occupied, unoccupied):
     check = band_check(labels, OFF_MESH)
     assert check.occupied_mev < occupied and check.unoccupied_mev < unoccupied
     assert band_check(labels, monkhorst_pack(settings.kmesh)).unoccupied_mev < 1e-3
+
+
+def test_fermi_level_is_mid_gap_for_insulators_and_mu_for_semimetals(graphene):
+    from types import SimpleNamespace
+
+    _, _, labels = graphene
+    solver = labels.solver
+    occupations = np.concatenate(solver.mo_occ)
+    assert ((occupations > 0.01) & (occupations < 1.99)).any()  # smeared at the Dirac point
+    energies = np.concatenate(solver.mo_energy)
+    from scipy.special import expit
+    recomputed = 2 * expit(-(energies - labels.fermi_level) / FAST.smearing)
+    assert np.abs(recomputed - occupations).max() < 1e-6  # PySCF's occupations come from this mu
+    bands = [np.array([-0.5, -0.2, 0.3, 0.6]), np.array([-0.4, -0.25, 0.2, 0.5])]
+    insulator = SimpleNamespace(mo_energy=bands, sigma=0.005)
+    assert pbc_labels.fermi_level(insulator, 4) == pytest.approx(0.5 * (-0.2 + 0.2))
+    metal = SimpleNamespace(mo_energy=bands, sigma=0.05)  # gap 0.4 < 10 sigma: smeared mu
+    mu = pbc_labels.fermi_level(metal, 4)
+    assert -0.2 < mu < 0.2 and mu != pytest.approx(0.0, abs=1e-3)
