@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shlex
@@ -34,24 +35,40 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="SMILES list, one per line ('SMILES [name]', '#' comments); "
                         "RDKit ETKDG conformer + MMFF, hydrogens added.")
     source.add_argument("--preset", metavar="NAME", help="Built-in geometries: 'water' "
-                        "(random thermal-like distortions, random orientation).")
+                        "(random thermal-like distortions, random orientation), or the periodic "
+                        "2D materials 'graphene', 'hbn', 'mos2' (distorted primitive cells, "
+                        "15 A vacuum; k-mesh SCF, real-space H(R)).")
     generate.add_argument("--out", required=True, metavar="PATH", help="Output store (.h5).")
     generate.add_argument("--count", type=int, metavar="N",
                           help=f"Number of structures (preset default {DEFAULT_PRESET_COUNT}; "
                           "files: all).")
-    generate.add_argument("--xc", default="b3lyp",
-                          help="Functional, or 'hf' (default b3lyp; use b3lyp5 to match QH9).")
-    generate.add_argument("--basis", default="def2-svp", help="PySCF basis (default def2-svp).")
-    generate.add_argument("--grid-level", type=int, default=3,
-                          help="PySCF DFT grid level 0-9 (default 3).")
-    generate.add_argument("--conv-tol", type=float, default=1e-9,
-                          help="SCF energy convergence, Hartree (default 1e-9).")
+    generate.add_argument("--xc", default=None,
+                          help="Functional, or 'hf' (default b3lyp, periodic pbe; use b3lyp5 to "
+                          "match QH9).")
+    generate.add_argument("--basis", default=None,
+                          help="PySCF basis (default def2-svp; periodic: the preset's GTH basis, "
+                          "gth-szv or gth-szv-molopt-sr for mos2).")
+    generate.add_argument("--grid-level", type=int, default=None,
+                          help="PySCF DFT grid level 0-9 (default 3; molecules only).")
+    generate.add_argument("--conv-tol", type=float, default=None,
+                          help="SCF energy convergence, Hartree (default 1e-9, periodic 1e-8 per cell).")
     generate.add_argument("--max-cycle", type=int, default=100, help="SCF iterations (default 100).")
+    generate.add_argument("--kmesh", default=None, metavar="N1,N2,N3",
+                          help="Periodic only: Gamma-centred k-mesh (default 6,6,1).")
+    generate.add_argument("--pseudo", default=None,
+                          help="Periodic only: PySCF pseudopotential (default gth-pbe; 'none' for "
+                          "all electrons).")
+    generate.add_argument("--max-distance", type=float, default=None, metavar="ANGSTROM",
+                          help="Periodic only: keep lattice translations with an atom pair closer "
+                          "than this (default 10).")
+    generate.add_argument("--ke-cutoff", type=float, default=None, metavar="HARTREE",
+                          help="Periodic only: kinetic-energy cut-off of the FFT mesh (default: "
+                          "PySCF's estimate; lower values are faster but add ~1 meV noise to H).")
     generate.add_argument("--workers", type=int, default=1,
                           help="Processes, each single-threaded (default 1: this process, "
                           "PySCF's default threads).")
     generate.add_argument("--seed", type=int, default=0,
-                          help="Seed of the water distortions / ETKDG embedding (default 0).")
+                          help="Seed of the preset distortions / ETKDG embedding (default 0).")
     generate.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     info = actions.add_parser("info", help="Describe a hamkit store or another dataset file.",
@@ -83,17 +100,73 @@ def generate_command_line(args: argparse.Namespace) -> str:
     """The canonical command line of a ``generate`` invocation (recorded in provenance)."""
     parts = ["hamkit", "data", "generate"]
     for option in ("xyz", "smiles", "preset", "out", "count", "xc", "basis", "grid_level",
-                   "conv_tol", "max_cycle", "workers", "seed"):
+                   "conv_tol", "max_cycle", "kmesh", "pseudo", "max_distance", "ke_cutoff", "workers",
+                   "seed"):
         value = getattr(args, option, None)
         if value is not None:
             parts += [f"--{option.replace('_', '-')}", str(value)]
     return shlex.join(parts)
 
 
+def parse_kmesh(text: str) -> tuple[int, int, int]:
+    """``"6,6,1"`` (or ``"6x6x1"``) to ``(6, 6, 1)``.
+
+    Raises:
+        HamkitError: Not three positive integers.
+    """
+    fields = text.replace("x", ",").split(",")
+    try:
+        mesh = tuple(int(field) for field in fields)
+    except ValueError:
+        mesh = ()
+    if len(mesh) != 3 or min(mesh) < 1:
+        raise HamkitError(f"--kmesh {text!r}: expected three positive integers such as 6,6,1")
+    return mesh  # type: ignore[return-value]
+
+
+def _molecular_settings(args: argparse.Namespace) -> Any:
+    """LabelSettings from the options (defaults filled into ``args`` for the command line)."""
+    from hamkit.data.pyscf_labels import LabelSettings
+
+    given = [f"--{name.replace('_', '-')}" for name in ("kmesh", "pseudo", "max_distance", "ke_cutoff")
+             if getattr(args, name) is not None]
+    if given:
+        raise HamkitError(f"{', '.join(given)} only apply to periodic presets (graphene, hbn, mos2)")
+    args.xc = args.xc or "b3lyp"
+    args.basis = args.basis or "def2-svp"
+    args.grid_level = 3 if args.grid_level is None else args.grid_level
+    args.conv_tol = 1e-9 if args.conv_tol is None else args.conv_tol
+    return LabelSettings(xc=args.xc, basis=args.basis, grid_level=args.grid_level,
+                         conv_tol=args.conv_tol, max_cycle=args.max_cycle)
+
+
+def _periodic_settings(args: argparse.Namespace) -> Any:
+    """PeriodicLabelSettings from the options (defaults filled into ``args``)."""
+    from hamkit.data.pbc_labels import PeriodicLabelSettings
+    from hamkit.data.periodic_sources import MATERIALS
+
+    if args.grid_level is not None:
+        raise HamkitError("--grid-level applies to molecules only (periodic labels use PySCF's "
+                          "FFT mesh)")
+    defaults = PeriodicLabelSettings()
+    args.xc = args.xc or defaults.xc
+    args.basis = args.basis or MATERIALS[args.preset].basis
+    args.pseudo = args.pseudo or defaults.pseudo
+    args.conv_tol = defaults.conv_tol if args.conv_tol is None else args.conv_tol
+    kmesh = parse_kmesh(args.kmesh) if args.kmesh is not None else defaults.kmesh
+    args.kmesh = ",".join(str(n) for n in kmesh)
+    args.max_distance = defaults.max_distance if args.max_distance is None else args.max_distance
+    if args.max_distance <= 0:
+        raise HamkitError(f"--max-distance must be > 0, got {args.max_distance}")
+    return PeriodicLabelSettings(xc=args.xc, basis=args.basis,
+                                 pseudo=None if args.pseudo.lower() == "none" else args.pseudo,
+                                 kmesh=kmesh, conv_tol=args.conv_tol, max_cycle=args.max_cycle,
+                                 max_distance=args.max_distance, ke_cutoff=args.ke_cutoff)
+
+
 def _generate(args: argparse.Namespace) -> int:
     from hamkit.data import sources
     from hamkit.data.generate import generate
-    from hamkit.data.pyscf_labels import LabelSettings
 
     if args.count is not None and args.count < 1:
         raise HamkitError(f"--count must be >= 1, got {args.count}")
@@ -111,8 +184,8 @@ def _generate(args: argparse.Namespace) -> int:
         jobs = sources.xyz_jobs(args.xyz, args.count)
         path = Path(args.xyz)
         source = {"kind": "xyz", "file": path.name, "sha256": _sha256(path)}
-    settings = LabelSettings(xc=args.xc, basis=args.basis, grid_level=args.grid_level,
-                             conv_tol=args.conv_tol, max_cycle=args.max_cycle)
+    periodic = args.preset in sources.PERIODIC_PRESETS
+    settings = _periodic_settings(args) if periodic else _molecular_settings(args)
     console = Console(stderr=True)
     report = generate(jobs, args.out, settings, workers=args.workers, source=source,
                       command_line=generate_command_line(args), progress=not args.no_progress,
@@ -135,8 +208,10 @@ def store_info(path: str) -> dict[str, Any]:
 
     Returns:
         ``{"path", "format", "version", "structures", "incomplete", "elements",
-        "element_symbols", "orbitals": {"min", "max"}, "basis", "convention", "units",
-        "provenance", "size_bytes"}``.
+        "element_symbols", "orbitals": {"min", "max"}, "periodic", "basis", "convention",
+        "units", "provenance", "size_bytes"}``; ``periodic`` is ``{"structures": number of
+        periodic records, "pbc": [[a1, a2, a3], ...] distinct flags, "translations":
+        {"min", "max"}}``.
     """
     from pyscf.data.elements import ELEMENTS
 
@@ -147,6 +222,7 @@ def store_info(path: str) -> dict[str, Any]:
         elements = store.elements()
         header = store.header
         sizes = [header.basis.total_orbitals(store.numbers(key)) for key in store.keys]
+        periodicity = [p for p in (store.periodicity(key) for key in store.keys) if p is not None]
         return {
             "path": str(file),
             "format": header.format,
@@ -156,12 +232,32 @@ def store_info(path: str) -> dict[str, Any]:
             "elements": elements,
             "element_symbols": [ELEMENTS[z] for z in elements],
             "orbitals": {"min": min(sizes, default=0), "max": max(sizes, default=0)},
+            "periodic": _periodic_summary(periodicity),
             "basis": header.basis.to_dict(),
             "convention": header.convention,
             "units": header.units,
             "provenance": header.provenance,
             "size_bytes": file.stat().st_size,
         }
+
+
+def _periodic_summary(periodicity: list[tuple[tuple[bool, bool, bool], int]]) -> dict[str, Any]:
+    """The ``periodic`` entry of :func:`store_info` from ``(pbc, n_translations)`` per record."""
+    counts = [count for _, count in periodicity]
+    return {"structures": len(periodicity),
+            "pbc": sorted({tuple(pbc) for pbc, _ in periodicity}, reverse=True),
+            "translations": {"min": min(counts, default=0), "max": max(counts, default=0)}}
+
+
+def _periodic_line(info: dict[str, Any]) -> str:
+    """``  periodic     ...`` line of ``hamkit data info`` (molecules, or pbc and translations)."""
+    periodic = info.get("periodic")
+    if not periodic or not periodic["structures"]:
+        return "  periodic     no (molecules)"
+    flags = " ".join("".join("T" if f else "F" for f in pbc) for pbc in periodic["pbc"])
+    translations = periodic["translations"]
+    return (f"  periodic     {periodic['structures']} of {info['structures']} structures, pbc {flags} "
+            f"(a1 a2 a3), {translations['min']}..{translations['max']} lattice translations H(R)")
 
 
 def dataset_info(path: str, format_name: str | None = None) -> dict[str, Any]:
@@ -214,13 +310,14 @@ def _info(args: argparse.Namespace) -> int:
                                                   if info["incomplete"] else ""),
         f"  elements     {' '.join(info['element_symbols'])}",
         f"  orbitals     {info['orbitals']['min']}..{info['orbitals']['max']} per structure",
+        _periodic_line(info),
         f"  basis        {info['basis']['name']}",
         f"  convention   {info['convention']}",
         "  units        " + ", ".join(f"{k} {v}" for k, v in info["units"].items()),
     ]
     lines += [f"  note         {note}" for note in info.get("notes") or []]
-    for key in ("code", "code_version", "method", "xc", "grid_level", "hamkit_version",
-                "created", "command_line"):
+    for key in ("code", "code_version", "method", "xc", "grid_level", "pseudo", "kmesh",
+                "ke_cutoff", "max_distance", "hamkit_version", "created", "command_line"):
         if provenance.get(key) is not None:
             lines.append(f"  {key:<12} {provenance[key]}")
     for run in provenance.get("resumed") or []:
@@ -282,8 +379,7 @@ def convert(source: str, format_name: str, out: str | Path, limit: int | None = 
         for index in range(count):
             record = dataset[index]
             if not record.key:
-                record = type(record)(record.structure, record.hamiltonian, record.overlap,
-                                      f"{index:06d}", record.extras)
+                record = dataclasses.replace(record, key=f"{index:06d}")
             writer.write(record)
             written += 1
     return written

@@ -7,6 +7,10 @@ finished structure is written (and flushed) at once, so a killed run keeps all o
 SCF failures (non-convergence, open shells, embedding failures) are appended to
 ``<out>.failed.jsonl`` and reported on the console, and the run goes on.
 
+Molecules are labelled with :class:`LabelSettings` (one H per structure), periodic
+structures with :class:`PeriodicLabelSettings` (real-space H(R) per lattice translation,
+:mod:`hamkit.data.pbc_labels`); one run holds one kind.
+
 Example::
 
     from hamkit.data.generate import generate
@@ -31,14 +35,18 @@ from rich.console import Console
 
 import hamkit
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.pbc_labels import PeriodicLabelSettings, compute_periodic_labels
 from hamkit.data.pyscf_labels import LabelSettings, compute_labels
 from hamkit.data.sources import Job, embed_smiles
 from hamkit.data.store import StoreHeader, StoreReader, StoreWriter
-from hamkit.data.structure import HamiltonianRecord
+from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
 
 LABEL_FIELDS = ("code", "code_version", "method", "xc", "basis", "grid_level", "conv_tol", "max_cycle")
-"""Provenance fields that must agree for a run to resume an existing store."""
+"""Provenance fields that must agree for a run to resume an existing store (with every
+other field of the settings' own provenance, e.g. ``kmesh`` and ``pseudo``)."""
+
+Settings = LabelSettings | PeriodicLabelSettings
 
 
 @dataclass
@@ -83,21 +91,23 @@ def failed_log_path(out: str | Path) -> Path:
 
 
 # --------------------------------------------------------------------- worker side
-def label_job(job: Job, settings: LabelSettings, basis: OrbitalBasis) -> Outcome:
+def label_job(job: Job, settings: Settings, basis: OrbitalBasis) -> Outcome:
     """Embed (if needed) and label one job; never raises for per-structure problems.
 
     Args:
         job: The structure or SMILES.
-        settings: Label settings.
+        settings: Label settings (periodic settings for periodic structures).
         basis: The store's basis.
 
     Returns:
         The outcome; ``record`` is None with a ``reason`` when embedding failed, the
-        molecule is open-shell or the SCF did not converge.
+        structure is open-shell or the SCF did not converge.
     """
     start = time.perf_counter()
     try:
         structure = job.structure if job.structure is not None else embed_smiles(job.smiles or "", job.seed)
+        if isinstance(settings, PeriodicLabelSettings):
+            return _periodic_outcome(job, structure, settings, basis, start)
         labels = compute_labels(structure, settings, basis)
     except (ValueError, RuntimeError) as error:
         return Outcome(job, None, f"{type(error).__name__}: {error}", time.perf_counter() - start)
@@ -110,6 +120,21 @@ def label_job(job: Job, settings: LabelSettings, basis: OrbitalBasis) -> Outcome
     return Outcome(job, record, "", seconds)
 
 
+def _periodic_outcome(job: Job, structure: Structure, settings: PeriodicLabelSettings,
+                      basis: OrbitalBasis, start: float) -> Outcome:
+    """Label a periodic structure: H(R), S(R), Fermi level and electron count per cell."""
+    labels = compute_periodic_labels(structure, settings, basis)
+    seconds = time.perf_counter() - start
+    if not labels.converged:
+        return Outcome(job, None, f"SCF did not converge in {labels.cycles} cycles "
+                       f"(last energy {labels.energy:.10f} Ha)", seconds)
+    extras = {**job.extras, "energy": labels.energy, "scf_cycles": labels.cycles,
+              "fermi_level": labels.fermi_level, "n_electrons": labels.n_electrons}
+    record = HamiltonianRecord(structure, labels.hamiltonian, labels.overlap, job.key, extras,
+                               translations=labels.translations)
+    return Outcome(job, record, "", seconds)
+
+
 def _init_worker() -> None:
     """Make a worker process single-threaded (before any PySCF computation)."""
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -118,12 +143,12 @@ def _init_worker() -> None:
     lib.num_threads(1)
 
 
-def _label_packed(arguments: tuple[Job, LabelSettings, dict[str, Any]]) -> Outcome:
+def _label_packed(arguments: tuple[Job, Settings, dict[str, Any]]) -> Outcome:
     job, settings, basis = arguments
     return label_job(job, settings, OrbitalBasis.from_dict(basis))
 
 
-def _outcomes(jobs: Sequence[Job], settings: LabelSettings, basis: OrbitalBasis,
+def _outcomes(jobs: Sequence[Job], settings: Settings, basis: OrbitalBasis,
               workers: int) -> Iterator[Outcome]:
     """Outcomes in job order; ``workers > 1`` uses a spawned single-threaded process pool."""
     if workers <= 1:
@@ -144,10 +169,12 @@ def _check_resume(out: Path, jobs: Sequence[Job], label_provenance: dict[str, An
         HamkitError: Different label settings, or a stored key made from another input.
     """
     with StoreReader(out) as store:
-        stored = store.header.provenance
+        stored = json.loads(json.dumps(store.header.provenance))
+        requested = json.loads(json.dumps(label_provenance))  # tuples as JSON lists
+        fields = [*LABEL_FIELDS, *sorted(set(requested) - set(LABEL_FIELDS))]
         differences = [
-            f"{name}: stored {stored.get(name)!r}, requested {label_provenance.get(name)!r}"
-            for name in LABEL_FIELDS if stored.get(name) != label_provenance.get(name)
+            f"{name}: stored {stored.get(name)!r}, requested {requested.get(name)!r}"
+            for name in fields if stored.get(name) != requested.get(name)
         ]
         if differences:
             raise HamkitError(
@@ -178,7 +205,7 @@ def _progress(console: Console, enabled: bool):  # noqa: ANN202 - rich Progress
 def generate(
     jobs: Sequence[Job],
     out: str | Path,
-    settings: LabelSettings,
+    settings: Settings,
     *,
     workers: int = 1,
     source: dict[str, Any] | None = None,
@@ -191,7 +218,8 @@ def generate(
     Args:
         jobs: What to compute (see :mod:`hamkit.data.sources`); keys must be unique.
         out: Store path; created, or resumed when it exists with the same settings.
-        settings: Functional, basis, grid level, convergence.
+        settings: Functional, basis, grid level, convergence; periodic settings
+            (k-mesh, pseudopotential, ...) for periodic structures.
         workers: Processes; each runs PySCF single-threaded. ``1`` computes in this
             process with PySCF's default threading.
         source: Description of the input recorded in the provenance (e.g.
@@ -204,7 +232,8 @@ def generate(
         The report (computed, skipped, failed keys).
 
     Raises:
-        HamkitError: Invalid settings, duplicate keys, or an incompatible existing ``out``.
+        HamkitError: Invalid settings, duplicate keys, molecules with periodic settings
+            (or the reverse), or an incompatible existing ``out``.
     """
     console = console or Console(stderr=True)
     out = Path(out)
@@ -212,6 +241,7 @@ def generate(
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
         raise HamkitError("duplicate structure keys in the input")
+    _check_periodicity(jobs, settings)
     elements = sorted({z for job in jobs for z in job.elements})
     basis = settings.check(elements)
     label_provenance = settings.provenance()
@@ -246,6 +276,29 @@ def generate(
                 bar.advance(task)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _check_periodicity(jobs: Sequence[Job], settings: Settings) -> None:
+    """Periodic settings for periodic structures only, molecular settings for molecules only,
+    and a k-mesh with one point along every non-periodic axis.
+
+    Raises:
+        HamkitError: A mismatch (names the first offending key).
+    """
+    periodic = isinstance(settings, PeriodicLabelSettings)
+    for job in jobs:
+        is_periodic = job.structure is not None and job.structure.is_periodic
+        if is_periodic != periodic:
+            kind = "periodic structure" if is_periodic else "molecule"
+            wanted = "periodic" if is_periodic else "molecular"
+            raise HamkitError(f"{job.key} is a {kind}: it needs {wanted} label settings "
+                              f"({'PeriodicLabelSettings' if is_periodic else 'LabelSettings'})")
+        if periodic and job.structure is not None:
+            sampled = [axis for axis in range(3)
+                       if not job.structure.pbc[axis] and settings.kmesh[axis] != 1]
+            if sampled:
+                raise HamkitError(f"{job.key}: the k-mesh {settings.kmesh} samples axis "
+                                  f"a{sampled[0] + 1}, which is not periodic (use 1 there)")
 
 
 def _log_failure(report: GenerationReport, outcome: Outcome, console: Console) -> None:

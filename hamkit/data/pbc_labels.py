@@ -346,7 +346,8 @@ def real_space_matrices(
         imaginary = float(np.abs(bvk.imag).max())
         if imaginary > imag_tolerance:
             raise ValueError(f"{name}(R) has an imaginary part of {imaginary:.2e} "
-                             f"(> {imag_tolerance:.0e}): the k-mesh SCF broke time-reversal symmetry")
+                             f"(> {imag_tolerance:.0e}): H(-k) != conj(H(k)) on the k-mesh (a too coarse "
+                             "FFT mesh, i.e. ke_cutoff, or an SCF that broke time-reversal symmetry)")
         folded.append(bvk.real)
     n = folded[0].shape[-1]
     accumulated: dict[tuple[int, int, int], list[np.ndarray]] = {}

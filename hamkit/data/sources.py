@@ -1,4 +1,7 @@
-"""Inputs of label generation: geometries from xyz files, SMILES lists, or the water preset.
+"""Inputs of label generation: geometries from xyz files, SMILES lists, or built-in presets.
+
+Presets: ``water`` (molecules, below) and the periodic 2D materials ``graphene``, ``hbn``
+and ``mos2`` (:mod:`hamkit.data.periodic_sources`).
 
 Each input becomes a list of :class:`Job`: a key (the record's name in the store), a
 ``source_id`` fingerprint (so a resumed run can check that a key still means the same
@@ -22,7 +25,8 @@ WATER_BOND_ANGSTROM = 0.9572
 WATER_ANGLE_DEGREES = 104.52
 WATER_BOND_SIGMA = 0.04
 WATER_ANGLE_SIGMA = 5.0
-PRESETS = ("water",)
+PERIODIC_PRESETS = ("graphene", "hbn", "mos2")
+PRESETS = ("water", *PERIODIC_PRESETS)
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,17 @@ class Job:
 
 
 def geometry_id(structure: Structure) -> str:
-    """Fingerprint of a geometry: numbers, charge and positions rounded to 1e-8 Angstrom."""
+    """Fingerprint of a geometry: numbers, charge and positions rounded to 1e-8 Angstrom.
+
+    A periodic structure adds its cell (rounded the same way) and pbc flags.
+    """
     digest = hashlib.sha256()
     digest.update(structure.numbers.astype(np.int64).tobytes())
     digest.update(np.int64(structure.charge).tobytes())
     digest.update(np.round(structure.positions, 8).astype(np.float64).tobytes())
+    if structure.cell is not None:
+        digest.update(np.round(structure.cell, 8).astype(np.float64).tobytes())
+        digest.update(np.array(structure.pbc, dtype=bool).tobytes())
     return f"geometry:sha256:{digest.hexdigest()[:32]}"
 
 
@@ -104,13 +114,17 @@ def preset_jobs(name: str, count: int, seed: int) -> list[Job]:
     """Jobs of a built-in preset.
 
     Args:
-        name: Preset name (``"water"``).
-        count: Number of structures (keys ``water_000000`` ...).
+        name: Preset name (one of :data:`PRESETS`).
+        count: Number of structures (keys ``<name>_000000`` ...).
         seed: Seed of the random distortions.
 
     Raises:
         HamkitError: Unknown preset (with a suggestion).
     """
+    if name in PERIODIC_PRESETS:
+        from hamkit.data.periodic_sources import periodic_preset_jobs
+
+        return periodic_preset_jobs(name, count, seed)
     if name != "water":
         from hamkit.suggest import did_you_mean
 

@@ -1,0 +1,123 @@
+"""Periodic presets (graphene, hBN, MoS2): geometries, and ``hamkit data generate`` on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hamkit.data.generate import generate
+from hamkit.data.pbc_labels import PeriodicLabelSettings
+from hamkit.data.periodic_sources import (
+    DISPLACEMENT_SIGMA,
+    MATERIALS,
+    STRAIN_SIGMA,
+    VACUUM_ANGSTROM,
+    hexagonal_cell,
+    material_geometry,
+)
+from hamkit.data.pyscf_labels import LabelSettings
+from hamkit.data.sources import PRESETS, geometry_id, preset_jobs
+from hamkit.data.store import StoreReader
+from hamkit.errors import HamkitError
+from tests.data.test_data_cmd import run_data  # noqa: F401  (fixture)
+
+FAST_CLI = ("--kmesh", "2,2,1", "--ke-cutoff", "60", "--conv-tol", "1e-7", "--no-progress")
+
+
+@pytest.mark.parametrize("name", ["graphene", "hbn", "mos2"])
+def test_geometries_are_reproducible_distorted_layers_with_vacuum(name):
+    material = MATERIALS[name]
+    first, again, other = (material_geometry(name, 3, 0), material_geometry(name, 3, 0),
+                           material_geometry(name, 3, 1))
+    assert np.array_equal(first.positions, again.positions) and np.array_equal(first.cell, again.cell)
+    assert not np.allclose(first.positions, other.positions)
+    assert first.pbc == (True, True, False) and list(first.numbers) == list(material.numbers)
+    ideal = hexagonal_cell(material.lattice, material.thickness + VACUUM_ANGSTROM)
+    strain = np.linalg.solve(ideal[:2, :2], first.cell[:2, :2]) - np.eye(2)  # a_i' = (1 + e) a_i
+    assert 0 < np.abs(strain).max() <= 3 * STRAIN_SIGMA + 1e-12
+    assert np.array_equal(first.cell[2], ideal[2]) and np.allclose(first.cell[:2, 2], 0.0)
+    fractional = np.array(material.fractional)
+    ideal_positions = fractional[:, :1] * first.cell[0] + fractional[:, 1:] * first.cell[1]
+    ideal_positions[:, 2] = 0.5 * first.cell[2, 2] + np.array(material.heights)
+    displacement = first.positions - ideal_positions
+    assert 0 < np.abs(displacement).max() <= 3 * DISPLACEMENT_SIGMA + 1e-12
+    heights = first.positions[:, 2]
+    vacuum = first.cell[2, 2] - (heights.max() - heights.min())
+    assert vacuum > VACUUM_ANGSTROM - 6 * DISPLACEMENT_SIGMA
+
+
+def test_preset_jobs_have_distinct_fingerprints_that_include_the_cell():
+    assert {"graphene", "hbn", "mos2", "water"} <= set(PRESETS)
+    jobs = preset_jobs("hbn", 3, seed=0)
+    assert [job.key for job in jobs] == ["hbn_000000", "hbn_000001", "hbn_000002"]
+    assert jobs[0].elements == (5, 7) and jobs[0].structure.is_periodic
+    assert len({job.source_id for job in jobs}) == 3
+    structure = jobs[0].structure
+    stretched = type(structure)(structure.numbers, structure.positions, cell=structure.cell * 1.01,
+                                pbc=structure.pbc)
+    assert geometry_id(stretched) != geometry_id(structure)
+    assert preset_jobs("mos2", 1, 0)[0].elements == (16, 42)
+
+
+def test_molecules_and_periodic_structures_need_their_own_settings(tmp_path):
+    with pytest.raises(HamkitError, match="graphene_000000 is a periodic structure"):
+        generate(preset_jobs("graphene", 1, 0), tmp_path / "a.h5", LabelSettings(), progress=False)
+    with pytest.raises(HamkitError, match="water_000000 is a molecule"):
+        generate(preset_jobs("water", 1, 0), tmp_path / "a.h5", PeriodicLabelSettings(), progress=False)
+    assert not (tmp_path / "a.h5").exists()
+
+
+def test_mos2_needs_the_molopt_basis():
+    with pytest.raises(HamkitError, match="no basis 'gth-szv' for element Mo"):
+        PeriodicLabelSettings(basis="gth-szv").check([16, 42])
+    basis = PeriodicLabelSettings(basis=MATERIALS["mos2"].basis).check([16, 42])
+    assert basis.shell_ls(42) == (0, 0, 1, 2) and basis.shell_ls(16) == (0, 1)
+
+
+def test_cli_generates_a_periodic_store_and_resumes(run_data, tmp_path):  # noqa: F811
+    out = tmp_path / "g.h5"
+    status, text = run_data("generate", "--preset", "graphene", "--count", "1", "--out", str(out),
+                            *FAST_CLI)
+    assert status == 0 and "computed 1, already stored 0, failed 0" in text
+    store = StoreReader(out)
+    record = store[0]
+    assert record.is_periodic and record.structure.pbc == (True, True, False)
+    assert record.hamiltonian.shape == (len(record.translations), 8, 8)
+    assert record.extras["n_electrons"] == 8 and record.extras["preset"] == "graphene"
+    assert -1.0 < record.extras["fermi_level"] < 1.0
+    provenance = store.header.provenance
+    assert provenance["method"] == "KRKS" and provenance["kmesh"] == [2, 2, 1]
+    assert provenance["pseudo"] == "gth-pbe" and provenance["basis"] == "gth-szv"
+    assert "--kmesh 2,2,1 --pseudo gth-pbe --max-distance 10.0 --ke-cutoff 60.0" in provenance["command_line"]
+    store.close()
+    status, text = run_data("generate", "--preset", "graphene", "--count", "1", "--out", str(out),
+                            *FAST_CLI)
+    assert "computed 0, already stored 1" in text
+    with pytest.raises(HamkitError, match=r"kmesh: stored \[2, 2, 1\], requested \[3, 3, 1\]"):
+        run_data("generate", "--preset", "graphene", "--count", "1", "--out", str(out),
+                 "--kmesh", "3,3,1", "--ke-cutoff", "60", "--conv-tol", "1e-7", "--no-progress")
+    status, text = run_data("info", str(out))
+    assert "periodic     1 of 1 structures, pbc TTF" in text and "kmesh" in text
+
+
+def test_periodic_options_are_checked(run_data, tmp_path):  # noqa: F811
+    out = str(tmp_path / "o.h5")
+    with pytest.raises(HamkitError, match="--kmesh, --pseudo only apply to periodic presets"):
+        run_data("generate", "--preset", "water", "--out", out, "--kmesh", "2,2,1", "--pseudo", "gth-pbe")
+    with pytest.raises(HamkitError, match="--kmesh '2,2': expected three positive integers"):
+        run_data("generate", "--preset", "graphene", "--out", out, "--kmesh", "2,2")
+    with pytest.raises(HamkitError, match="--grid-level applies to molecules only"):
+        run_data("generate", "--preset", "hbn", "--out", out, "--grid-level", "3")
+    with pytest.raises(HamkitError, match="samples axis a3, which is not periodic|not periodic"):
+        run_data("generate", "--preset", "hbn", "--out", out, "--kmesh", "2,2,2", "--no-progress")
+    with pytest.raises(HamkitError, match="unknown preset 'grafene'. Did you mean 'graphene'"):
+        run_data("generate", "--preset", "grafene", "--out", out)
+
+
+@pytest.mark.slow
+def test_mos2_labels_converge(tmp_path):
+    settings = PeriodicLabelSettings(basis="gth-szv-molopt-sr", kmesh=(3, 3, 1), ke_cutoff=120.0)
+    report = generate(preset_jobs("mos2", 1, 0), tmp_path / "m.h5", settings, progress=False)
+    assert report.computed == ["mos2_000000"]
+    record = StoreReader(tmp_path / "m.h5")[0]
+    assert record.extras["n_electrons"] == 26 and record.hamiltonian.shape[1] == 18
