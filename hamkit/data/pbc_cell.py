@@ -1,16 +1,24 @@
 """PySCF periodic cells of hamkit structures, and overlap matrices S(k) in hamkit's convention.
 
-A 2D material (``pbc = (True, True, False)``) is built as a 3D-periodic PySCF cell
-(``dimension = 3``) whose third lattice vector spans the vacuum. Reasons:
+Dimension: a 2D material (``pbc = (True, True, False)``, vacuum along a3) is built with
+PySCF's ``dimension = 2`` (Coulomb interaction truncated along a3; PySCF's lattice sums of
+one-electron integrals still include images along a3, which vanish with 15 A of vacuum),
+a bulk crystal with ``dimension = 3``. The 3D alternative (a periodic stack of
+layers separated by vacuum) was measured and rejected for labels (hBN, GTH-PBE, 4x4 mesh):
 
-* PySCF's low-dimensional code paths (``dimension = 2``: truncated Coulomb along a3,
-  special G = 0 handling) are supported by fewer density-fitting and pseudopotential
-  combinations and converge more slowly in the FFT mesh along a3 than the plain 3D code.
-* With enough vacuum (>= ~15 Angstrom between the layers' atoms) the basis functions of
-  a layer and its periodic images along a3 do not overlap, so every matrix element with
-  a translation ``R3 != 0`` vanishes and the slab labels are those of the isolated layer
-  up to the (small, smooth) electrostatic interaction between the neutral layers. The
-  k-mesh then has a single point along a3.
+* its absolute energies are relative to the cell's average electrostatic potential, so
+  every H(R) shifts by c S(R) with the vacuum (1.4 eV between 15 and 30 A of vacuum),
+  and with the in-plane area, i.e. with strain;
+* a layer with a small dipole (any out-of-plane displacement of B against N) feels a
+  spurious field of its periodic images, scaling as 1/|a3|: 13 meV in H between 15 and
+  30 A of vacuum after removing the shift.
+
+With ``dimension = 2`` the converged Kohn-Sham matrix changes by 0.001 meV between 15
+and 20 A of vacuum (0.36 meV at 12 A, 12 meV at 10 A), the SCF costs the same, and the
+potential is referenced to the vacuum. PySCF's build warns that the vacuum "may not be
+enough" below ~19 A for these bases (a heuristic: twice the basis cut-off radius); that
+warning is suppressed because the measurement above shows 15 A is converged. The k-mesh
+has a single point along a3.
 
 Conventions: PySCF's Bloch functions are ``phi_k(r) = sum_T exp(i k.T) phi(r - T)``, so
 ``S(k)[mu, nu] = sum_T exp(i k.T) <phi_mu(r) | phi_nu(r - T)>``, which is hamkit's
@@ -21,6 +29,9 @@ order (PySCF p shells gathered to (py, pz, px)).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from typing import Any
 
 import numpy as np
@@ -31,16 +42,29 @@ from hamkit.physics.orbital_order import matrix_to_canonical
 
 DEFAULT_PRECISION = 1e-8
 """PySCF ``cell.precision``: cut-off of lattice sums and Gaussian tails (PySCF's default)."""
+VACUUM_WARNING = "Size of vacuum may not be enough"
+
+
+def pbc_dimension(pbc: tuple[bool, bool, bool]) -> int:
+    """PySCF ``cell.dimension`` of a periodicity: 3 for (T, T, T), 2 for (T, T, F), 1 for (T, F, F).
+
+    Raises:
+        ValueError: Other patterns (PySCF wants the periodic axes first).
+    """
+    dimension = sum(pbc)
+    if tuple(pbc) != tuple(axis < dimension for axis in range(3)) or dimension == 0:
+        raise ValueError(f"pbc {tuple(pbc)} is not supported: the periodic lattice vectors must "
+                         "come first (a 2D material has pbc (True, True, False))")
+    return dimension
 
 
 def build_cell(structure: Structure, basis_name: str, pseudo: str | None,
                *, precision: float = DEFAULT_PRECISION) -> Any:
-    """A built ``pyscf.pbc.gto.Cell`` (spherical basis, Angstrom, closed shell, 3D periodic).
+    """A built ``pyscf.pbc.gto.Cell`` (spherical basis, Angstrom, closed shell).
 
     Args:
         structure: A periodic structure (``structure.cell`` rows = lattice vectors,
-            Angstrom). A 2D material is built 3D-periodic with its vacuum along a3
-            (module docstring).
+            Angstrom). A 2D material is built with ``dimension = 2`` (module docstring).
         basis_name: PySCF basis name, e.g. ``"gth-szv"``.
         pseudo: PySCF pseudopotential name (``"gth-pbe"``) or None for all electrons.
         precision: PySCF ``cell.precision``.
@@ -49,8 +73,8 @@ def build_cell(structure: Structure, basis_name: str, pseudo: str | None,
         The built cell (``verbose = 0``).
 
     Raises:
-        ValueError: Non-periodic structure, or an odd electron count (open shells are not
-            supported).
+        ValueError: Non-periodic structure, unsupported pbc pattern, or an odd electron
+            count (open shells are not supported).
     """
     from pyscf.pbc import gto
 
@@ -68,13 +92,26 @@ def build_cell(structure: Structure, basis_name: str, pseudo: str | None,
     cell.charge = int(structure.charge)
     cell.spin = 0
     cell.cart = False
-    cell.dimension = 3
+    cell.dimension = pbc_dimension(structure.pbc)
     cell.precision = precision
     cell.verbose = 0
-    cell.build()
+    rebuild_quietly(cell)
     if cell.nelectron % 2:
         raise ValueError(f"{cell.nelectron} electrons per cell: open shells are not supported")
     return cell
+
+
+def rebuild_quietly(cell: Any) -> None:
+    """``cell.build()`` without PySCF's vacuum-size heuristic warning (module docstring).
+
+    Anything else PySCF writes to stderr during the build is passed on.
+    """
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        cell.build()
+    text = captured.getvalue()
+    if text and VACUUM_WARNING not in text:
+        sys.stderr.write(text)
 
 
 def absolute_kpoints(cell: Any, kpoints_reduced: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
-from hamkit.data.pbc_cell import absolute_kpoints, build_cell, check_basis
+from hamkit.data.pbc_cell import absolute_kpoints, build_cell, check_basis, rebuild_quietly
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
@@ -194,7 +194,7 @@ def run_krks(structure: Structure, settings: PeriodicLabelSettings) -> tuple[Any
     cell = build_cell(structure, settings.basis, settings.pseudo, precision=settings.precision)
     if settings.ke_cutoff is not None:
         cell.ke_cutoff = settings.ke_cutoff
-        cell.build()
+        rebuild_quietly(cell)
     kpoints = monkhorst_pack(settings.kmesh)
     solver = dft.KRKS(cell, absolute_kpoints(cell, kpoints))
     solver.xc = settings.xc

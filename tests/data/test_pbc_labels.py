@@ -153,9 +153,10 @@ def exact_overlap(structure: Structure, basis: OrbitalBasis, translation,
                   supercell: tuple[int, int] | None = None) -> np.ndarray:
     """<phi_mu(home) | phi_nu(shifted by translation @ cell)> from molecular integrals, canonical.
 
-    Summed over the images along a3 (PySCF's cell is 3D periodic and 8 A of vacuum leave
-    overlaps of ~1e-8 between a layer and its images) and, with ``supercell``, over the
-    images R + supercell * L (|L_i| <= 1) that the Born-von-Karman folding adds.
+    Summed over the images along a3 (PySCF's lattice sums include them even for a 2D cell;
+    8 A of vacuum leave overlaps of ~5e-6 between a layer and its images) and, with
+    ``supercell``, over the images R + supercell * L (|L_i| <= 1) that the Born-von-Karman
+    folding adds.
     """
     def molecule(shifts):
         atoms = [(int(z), tuple(p + shift)) for shift in shifts
