@@ -44,8 +44,8 @@ from hamkit.engine.inference import predict_real_space
 from hamkit.engine.prepare import prepare_data
 from hamkit.errors import HamkitError
 from hamkit.physics.bands import (
-    DEFAULT_OVERLAP_THRESHOLD, EV_PER_HARTREE, BandErrors, BandPath, band_errors_near_fermi, band_path,
-    fermi_level_from_electrons, mesh_for, solve_bands,
+    DEFAULT_OVERLAP_THRESHOLD, EV_PER_HARTREE, LATTICE_TOLERANCE, BandErrors, BandPath, band_errors_near_fermi,
+    band_path, fermi_level_from_electrons, mesh_for, solve_bands,
 )
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 
@@ -107,6 +107,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--npoints", type=_at_least(2, int), default=120, help="k-points on the path (default 120).")
     parser.add_argument("--window", type=_at_least(0.0, float), default=2.0, metavar="EV",
                         help="Band errors within this many eV of the Fermi level (default 2.0).")
+    parser.add_argument("--lattice-tolerance", type=_at_least(0.0, float), default=LATTICE_TOLERANCE,
+                        help="Relative tolerance when recognising the Bravais lattice for special points "
+                             f"(default {LATTICE_TOLERANCE}: a strained hexagonal cell keeps M and K).")
     parser.add_argument("--threshold", type=_at_least(0.0, float), default=DEFAULT_OVERLAP_THRESHOLD,
                         help="Project out eigenvectors of S(k) below this (default 5e-4, DeepH's).")
     add_pyscf_cell_options(parser)
@@ -198,7 +201,7 @@ def compute_bands(trained: Any, target: BandTarget, args: argparse.Namespace) ->
     """Reference and predicted bands on the path, the Fermi level and band errors."""
     structure = target.structure
     trained.check_elements(structure.numbers, target.name)
-    path = band_path(structure.cell, structure.pbc, args.path, args.npoints)
+    path = band_path(structure.cell, structure.pbc, args.path, args.npoints, args.lattice_tolerance)
     record = target.record
     predicted_h = predict_real_space(trained, structure, target.name)
     reference_h = None if record is None else (record.translations, record.hamiltonian)

@@ -84,7 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     console = Console()
     console.print(f"model: {describe_model(trained)}")
-    console.print(metrics_table(metrics, f"{label} ({count_label(indices)})"))
+    periodic = len(indices) > 0 and dataset[int(indices[0])].is_periodic
+    console.print(metrics_table(metrics, f"{label} ({count_label(indices)})", periodic))
     return 0
 
 

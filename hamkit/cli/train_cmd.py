@@ -31,14 +31,25 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Multi-GPU / multi-node: torchrun --nproc_per_node=N -m hamkit.cli.main train RECIPE")
 
 
-def metrics_table(metrics: dict[str, dict], title: str) -> Table:
-    """Metrics as a table (micro-Hartree unless marked)."""
+MEV_PER_MICRO_HARTREE = 27.211386245988e-3
+"""1 micro-Hartree in meV (CODATA 2018), for the materials column."""
+
+
+def metrics_table(metrics: dict[str, dict], title: str, materials: bool = False) -> Table:
+    """Metrics as a table (micro-Hartree unless marked; ``materials`` adds a meV column)."""
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("unit")
+    if materials:
+        table.add_column("meV", justify="right")
     for key in METRIC_KEYS:
-        table.add_row(key, f"{metrics[key]['mean']:.2f}", UNITS.get(key, "µHa"))
+        value = metrics[key]["mean"]
+        unit = UNITS.get(key, "µHa")
+        row = [key, f"{value:.2f}", unit]
+        if materials:
+            row.append(f"{value * MEV_PER_MICRO_HARTREE:.2f}" if unit == "µHa" else "")
+        table.add_row(*row)
     return table
 
 
@@ -53,7 +64,7 @@ def _summary(result: RunResult) -> None:
     )
     if result.metrics:
         count = len(result.metrics["h_mae"]["per_structure"])
-        console.print(metrics_table(result.metrics, f"test metrics ({count} structures)"))
+        console.print(metrics_table(result.metrics, f"test metrics ({count} structures)", result.periodic))
     console.print(f"run directory: {result.run_dir} (plots in {result.run_dir / 'plots'})")
 
 

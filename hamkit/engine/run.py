@@ -55,12 +55,14 @@ class RunResult:
         loop: Final loop counters (steps, skipped steps, best validation).
         metrics: Test metrics (``{name: {"mean", "per_structure"}}``).
         n_parameters: Trainable parameters of the model.
+        periodic: The test structures are crystals (errors read best in meV).
     """
 
     run_dir: Path
     loop: LoopState
     metrics: dict[str, dict]
     n_parameters: int
+    periodic: bool = False
 
 
 def pick_device(choice: str, distributed: DistributedContext) -> torch.device:
@@ -167,7 +169,7 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
                      if not record.is_periodic]
         if molecules:
             plot_orbital_energies(run_dir, *_orbital_energies(molecules, data.dataset.basis))
-    return RunResult(run_dir, loop, metrics, n_parameters)
+    return RunResult(run_dir, loop, metrics, n_parameters, any(record.is_periodic for record in test_records))
 
 
 def load_run_recipe(run_dir: Path) -> ResolvedRecipe:

@@ -71,8 +71,17 @@ class BandErrors(NamedTuple):
 
 
 # ---------------------------------------------------------------------------- k-paths
+LATTICE_TOLERANCE = 0.1
+"""Default tolerance of the Bravais-lattice recognition (ASE's ``eps``), relative.
+
+Training cells are randomly strained by a few percent; with ASE's own 2e-4 a strained
+hexagonal cell reads as oblique and loses its M and K points. 0.1 keeps the ideal
+lattice's special points (in reduced coordinates of the given cell) for such cells."""
+
+
 def band_path(
-    cell: np.ndarray, pbc: tuple[bool, bool, bool], path: str | None = None, npoints: int = 120
+    cell: np.ndarray, pbc: tuple[bool, bool, bool], path: str | None = None, npoints: int = 120,
+    tolerance: float = LATTICE_TOLERANCE,
 ) -> BandPath:
     """k-points along a path of special points of the cell's Bravais lattice (ASE's).
 
@@ -84,6 +93,7 @@ def band_path(
             ``|`` break the path; ``Γ`` may stand for ``G``); None takes ASE's default
             path for the lattice.
         npoints: Total number of k-points (ASE spreads them by segment length).
+        tolerance: Relative tolerance of the lattice recognition (:data:`LATTICE_TOLERANCE`).
 
     Returns:
         The k-points, path coordinate and special-point ticks.
@@ -98,14 +108,14 @@ def band_path(
     if not any(pbc):
         raise HamkitError("a band path needs a periodic structure (pbc has no True entry)")
     lattice_cell = Cell(np.asarray(cell, dtype=np.float64))
-    special_points = lattice_cell.bandpath(npoints=0, pbc=pbc).special_points
+    special_points = lattice_cell.bandpath(npoints=0, pbc=pbc, eps=tolerance).special_points
     segments = parse_path(path, special_points) if path is not None else None
     ase_path = ",".join("".join(segment) for segment in segments) if segments is not None else None
     n_special = sum(len(segment) for segment in segments) if segments is not None else None
     if n_special is not None and npoints < 2 * n_special:
         raise HamkitError(f"{npoints} k-points are too few for a path through {n_special} special points; "
                           f"use at least {2 * n_special}")
-    bandpath = lattice_cell.bandpath(ase_path, npoints=npoints, pbc=pbc)
+    bandpath = lattice_cell.bandpath(ase_path, npoints=npoints, pbc=pbc, eps=tolerance)
     x, special_x, labels = bandpath.get_linear_kpoint_axis()
     ticks, tick_labels = _merge_ticks(np.asarray(special_x), list(labels))
     return BandPath(np.asarray(bandpath.kpts, dtype=np.float64), np.asarray(x, dtype=np.float64),
