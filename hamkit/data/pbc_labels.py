@@ -28,6 +28,7 @@ import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.pbc_cell import absolute_kpoints, build_cell, check_basis, rebuild_quietly
+from hamkit.data.pyscf_labels import LabelSettings
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
@@ -87,9 +88,7 @@ class PeriodicLabelSettings:
 
     def provenance(self) -> dict[str, Any]:
         """Fields identifying the labels: code, code_version, method and the settings."""
-        import pyscf
-
-        return {"code": "pyscf", "code_version": pyscf.__version__, "method": self.method,
+        return {**LabelSettings().provenance(), "method": self.method, "grid_level": None,
                 **asdict(self), "kmesh": list(self.kmesh)}
 
     def check(self, elements: list[int] | tuple[int, ...]) -> OrbitalBasis:
@@ -110,18 +109,9 @@ class PeriodicLabelSettings:
             raise HamkitError(f"integrals {self.integrals!r} is not one of {INTEGRAL_SCHEMES}")
         if self.smearing < 0 or self.max_distance <= 0:
             raise HamkitError("smearing must be >= 0 and max_distance > 0")
-        from pyscf.dft import libxc
-
-        try:
-            libxc.parse_xc(self.xc)
-        except (KeyError, ValueError) as error:
-            raise HamkitError(f"PySCF does not know the functional {self.xc!r}: {error}") from None
         if self.pseudo is not None:
             _check_pseudo(self.pseudo, elements)
-        try:
-            return OrbitalBasis.from_name(self.basis, elements)
-        except ValueError as error:
-            raise HamkitError(str(error)) from None
+        return LabelSettings(xc=self.xc, basis=self.basis).check(elements)  # functional, basis
 
 
 def _check_pseudo(pseudo: str, elements: list[int] | tuple[int, ...]) -> None:

@@ -121,3 +121,35 @@ def test_mos2_labels_converge(tmp_path):
     assert report.computed == ["mos2_000000"]
     record = StoreReader(tmp_path / "m.h5")[0]
     assert record.extras["n_electrons"] == 26 and record.hamiltonian.shape[1] == 18
+
+
+def test_embedded_materials_2d_is_consistent_with_pyscf():
+    from hamkit.data.pbc_cell import overlap_kpoints
+    from hamkit.engine.prepare import open_dataset_file
+    from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
+
+    dataset = open_dataset_file("embedded:materials_2d")
+    assert len(dataset) == 54 and [r.key for r in dataset[28:32]] == [
+        "graphene_000028", "graphene_000029", "hbn_000000", "hbn_000001"]
+    provenance = dataset.provenance
+    assert provenance["kmesh"] == [6, 6, 1] and provenance["pseudo"] == "gth-pbe"
+    for index in (0, 29, 30, 53):
+        record = dataset[index]
+        assert record.is_periodic and record.structure.pbc == (True, True, False)
+        lookup = record.translation_lookup()
+        for r, row in enumerate(record.translations.tolist()):
+            assert np.array_equal(record.hamiltonian[lookup[tuple(-v for v in row)]], record.hamiltonian[r].T)
+        assert record.extras["n_electrons"] == 8
+        assert generate_preset_geometry_matches(record)
+        mesh = monkhorst_pack((6, 6, 1))[::5]  # on the SCF mesh the stored S(R) is exact
+        exact = overlap_kpoints(record.structure, dataset.basis, "gth-szv", "gth-pbe", mesh)
+        stored = bloch_matrices(record.translations, record.overlap, mesh)
+        assert np.abs(stored - exact).max() < 1e-9
+
+
+def generate_preset_geometry_matches(record) -> bool:
+    """The stored structure is the preset geometry its key names (seed 0)."""
+    name, index = record.key.rsplit("_", 1)
+    expected = material_geometry(name, 0, int(index))
+    return (np.array_equal(expected.positions, record.structure.positions)
+            and np.array_equal(expected.cell, record.structure.cell))
