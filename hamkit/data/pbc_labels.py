@@ -92,16 +92,12 @@ class PeriodicLabelSettings:
                 **asdict(self), "kmesh": list(self.kmesh)}
 
     def check(self, elements: list[int] | tuple[int, ...]) -> OrbitalBasis:
-        """Validate the settings and build the basis for some elements.
-
-        Args:
-            elements: Atomic numbers that will occur.
-
-        Returns:
-            The orbital basis (shells per element as PySCF defines them).
+        """Like :meth:`LabelSettings.check` (functional, basis), plus the periodic fields.
 
         Raises:
-            HamkitError: Unknown functional, basis or pseudopotential, or invalid numbers.
+            HamkitError: Unknown functional, basis or pseudopotential for ``elements``, a
+                k-mesh that is not three positive integers, unknown integrals, negative
+                smearing or a non-positive max_distance.
         """
         if len(self.kmesh) != 3 or min(self.kmesh) < 1:
             raise HamkitError(f"k-mesh {self.kmesh} must be three positive integers")
