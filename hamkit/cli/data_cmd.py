@@ -131,7 +131,8 @@ def _molecular_settings(args: argparse.Namespace) -> Any:
     given = [f"--{name.replace('_', '-')}" for name in ("kmesh", "pseudo", "max_distance", "ke_cutoff")
              if getattr(args, name) is not None]
     if given:
-        raise HamkitError(f"{', '.join(given)} only apply to periodic presets (graphene, hbn, mos2)")
+        raise HamkitError(f"{', '.join(given)} only apply to periodic structures (presets graphene, hbn, "
+                          "mos2, or extxyz frames with a Lattice and pbc)")
     args.xc = args.xc or "b3lyp"
     args.basis = args.basis or "def2-svp"
     args.grid_level = 3 if args.grid_level is None else args.grid_level
@@ -150,7 +151,7 @@ def _periodic_settings(args: argparse.Namespace) -> Any:
                           "FFT mesh)")
     defaults = PeriodicLabelSettings()
     args.xc = args.xc or defaults.xc
-    args.basis = args.basis or MATERIALS[args.preset].basis
+    args.basis = args.basis or (MATERIALS[args.preset].basis if args.preset in MATERIALS else defaults.basis)
     args.pseudo = args.pseudo or defaults.pseudo
     args.conv_tol = defaults.conv_tol if args.conv_tol is None else args.conv_tol
     kmesh = parse_kmesh(args.kmesh) if args.kmesh is not None else defaults.kmesh
@@ -184,7 +185,8 @@ def _generate(args: argparse.Namespace) -> int:
         jobs = sources.xyz_jobs(args.xyz, args.count)
         path = Path(args.xyz)
         source = {"kind": "xyz", "file": path.name, "sha256": _sha256(path)}
-    periodic = args.preset in sources.PERIODIC_PRESETS
+    periodic = args.preset in sources.PERIODIC_PRESETS or any(
+        job.structure is not None and job.structure.is_periodic for job in jobs)
     settings = _periodic_settings(args) if periodic else _molecular_settings(args)
     console = Console(stderr=True)
     report = generate(jobs, args.out, settings, workers=args.workers, source=source,

@@ -136,7 +136,9 @@ def preset_jobs(name: str, count: int, seed: int) -> list[Job]:
 def xyz_jobs(path: str | Path, count: int | None = None) -> list[Job]:
     """Jobs from every frame of an xyz/extxyz file (read with ASE).
 
-    The total charge is taken from a frame's ``charge`` info entry (default 0).
+    The total charge is taken from a frame's ``charge`` info entry (default 0). A frame with
+    a lattice and periodic directions (extxyz ``Lattice=... pbc="T T F"``) is a periodic
+    structure; molecules and crystals cannot be mixed in one file.
 
     Args:
         path: The file.
@@ -158,7 +160,10 @@ def xyz_jobs(path: str | Path, count: int | None = None) -> list[Job]:
         raise HamkitError(f"{path}: no structures found")
     jobs = []
     for i, atoms in enumerate(frames):
-        structure = Structure(atoms.numbers, atoms.positions, int(atoms.info.get("charge", 0)))
+        periodic = bool(atoms.pbc.any())
+        structure = Structure(atoms.numbers, atoms.positions, int(atoms.info.get("charge", 0)),
+                              cell=np.asarray(atoms.cell.array) if periodic else None,
+                              pbc=tuple(bool(flag) for flag in atoms.pbc) if periodic else (False, False, False))
         jobs.append(_geometry_job(f"frame_{i:06d}", structure, {"frame": i}))
     return jobs
 

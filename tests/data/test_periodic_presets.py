@@ -102,7 +102,7 @@ def test_cli_generates_a_periodic_store_and_resumes(run_data, tmp_path):  # noqa
 
 def test_periodic_options_are_checked(run_data, tmp_path):  # noqa: F811
     out = str(tmp_path / "o.h5")
-    with pytest.raises(HamkitError, match="--kmesh, --pseudo only apply to periodic presets"):
+    with pytest.raises(HamkitError, match="--kmesh, --pseudo only apply to periodic structures"):
         run_data("generate", "--preset", "water", "--out", out, "--kmesh", "2,2,1", "--pseudo", "gth-pbe")
     with pytest.raises(HamkitError, match="--kmesh '2,2': expected three positive integers"):
         run_data("generate", "--preset", "graphene", "--out", out, "--kmesh", "2,2")
@@ -153,3 +153,27 @@ def generate_preset_geometry_matches(record) -> bool:
     expected = material_geometry(name, 0, int(index))
     return (np.array_equal(expected.positions, record.structure.positions)
             and np.array_equal(expected.cell, record.structure.cell))
+
+
+def test_extxyz_frames_with_a_lattice_are_labelled_as_crystals(run_data, tmp_path):  # noqa: F811
+    """A graphene cell of the preset written to extxyz is labelled as a crystal."""
+    import ase
+    import ase.io
+
+    [job] = preset_jobs("graphene", 1, 0)
+    structure = job.structure
+    path = tmp_path / "graphene.extxyz"
+    ase.io.write(path, ase.Atoms(numbers=structure.numbers, positions=structure.positions,
+                                 cell=structure.cell, pbc=list(structure.pbc)))
+    out = tmp_path / "from_file.h5"
+    status, text = run_data("generate", "--xyz", str(path), "--out", str(out), *FAST_CLI)
+    assert status == 0 and "computed 1" in text
+    with StoreReader(out) as store:
+        record = store[0]
+        assert record.is_periodic and record.structure.pbc == (True, True, False)
+        np.testing.assert_allclose(record.structure.cell, structure.cell, atol=1e-8)
+        assert store.header.provenance["basis"] == "gth-szv" and record.extras["n_electrons"] == 8
+    mixed = tmp_path / "mixed.extxyz"
+    ase.io.write(mixed, [ase.io.read(path), ase.Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]])])
+    with pytest.raises(HamkitError, match="is a molecule"):
+        run_data("generate", "--xyz", str(mixed), "--out", str(tmp_path / "mixed.h5"), *FAST_CLI)
