@@ -19,7 +19,6 @@ from hamkit.data.pyscf_labels import LabelSettings
 from hamkit.data.sources import PRESETS, geometry_id, preset_jobs
 from hamkit.data.store import StoreReader
 from hamkit.errors import HamkitError
-from tests.data.test_data_cmd import run_data  # noqa: F401  (fixture)
 
 FAST_CLI = ("--kmesh", "2,2,1", "--ke-cutoff", "60", "--conv-tol", "1e-7", "--no-progress")
 
@@ -74,7 +73,7 @@ def test_mos2_needs_the_molopt_basis():
     assert basis.shell_ls(42) == (0, 0, 1, 2) and basis.shell_ls(16) == (0, 1)
 
 
-def test_cli_generates_a_periodic_store_and_resumes(run_data, tmp_path):  # noqa: F811
+def test_cli_generates_a_periodic_store_and_resumes(run_data, tmp_path):
     out = tmp_path / "g.h5"
     status, text = run_data("generate", "--preset", "graphene", "--count", "1", "--out", str(out),
                             *FAST_CLI)
@@ -100,7 +99,7 @@ def test_cli_generates_a_periodic_store_and_resumes(run_data, tmp_path):  # noqa
     assert "periodic     1 of 1 structures, pbc TTF" in text and "kmesh" in text
 
 
-def test_periodic_options_are_checked(run_data, tmp_path):  # noqa: F811
+def test_periodic_options_are_checked(run_data, tmp_path):
     out = str(tmp_path / "o.h5")
     with pytest.raises(HamkitError, match="--kmesh, --pseudo only apply to periodic structures"):
         run_data("generate", "--preset", "water", "--out", out, "--kmesh", "2,2,1", "--pseudo", "gth-pbe")
@@ -155,7 +154,7 @@ def generate_preset_geometry_matches(record) -> bool:
             and np.array_equal(expected.cell, record.structure.cell))
 
 
-def test_extxyz_frames_with_a_lattice_are_labelled_as_crystals(run_data, tmp_path):  # noqa: F811
+def test_extxyz_frames_with_a_lattice_are_labelled_as_crystals(run_data, tmp_path):
     """A graphene cell of the preset written to extxyz is labelled as a crystal."""
     import ase
     import ase.io
