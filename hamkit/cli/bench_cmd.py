@@ -91,9 +91,12 @@ def _run(args: argparse.Namespace) -> int:
     console.print(f"times: medians after {settings.warmup} warm-up call(s), one structure per batch; "
                   "train step = forward + backward + optimizer step; inference = forward under no_grad; peak memory = CUDA peak on GPU, "
                   "else the peak-RSS growth of the fresh process", markup=False, highlight=False)
-    if settings.scf:
+    if any(row["scf_s"] is not None for row in results["rows"]):
         console.print(f"SCF: PySCF RKS {args.xc} in the model's basis from minao, conv_tol 1e-9; "
                       "speed-up = SCF time / inference time", markup=False, highlight=False)
+    if any(row["molecule"].endswith("supercell") for row in results["rows"]):
+        console.print("supercells: n x n copies of the recipe's first periodic structure; no SCF comparison "
+                      "(one periodic SCF per supercell is beyond a benchmark)", markup=False, highlight=False)
     console.print(f"note: {results['note']}", markup=False, highlight=False)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
