@@ -21,7 +21,7 @@ from hamkit.engine.batches import collate
 from hamkit.physics.bloch import bloch_matrices
 from hamkit.physics.blocks import PackedBlockLayout, pack_blocks, unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
-from hamkit.physics.metrics import METRIC_KEYS, evaluate_hamiltonians, structure_metrics, summarize_metrics
+from hamkit.physics.metrics import METRIC_KEYS, structure_metrics, summarize_metrics
 from hamkit.physics.periodic_metrics import (
     PERIODIC_OVERLAP_THRESHOLD, band_errors_on_mesh, block_errors, default_mesh,
 )
@@ -142,9 +142,3 @@ def evaluate_predictions(
 ) -> dict[str, dict]:
     """``{key: {"mean", "per_structure"}}`` over records (each with its own charge)."""
     return summarize_metrics([record_metrics(r, g, v, basis) for r, g, v in zip(records, graphs, packed)])
-
-
-def metrics_of(matrices: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-               basis) -> dict[str, dict]:
-    """QH9 metrics (micro-Hartree, psi in %) of :func:`predicted_matrices` output."""
-    return evaluate_hamiltonians([(p, t, s, n, basis) for p, t, s, n in matrices])

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hamkit.physics.bands import mesh_for
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 from hamkit.physics.eigen import solve_generalized_eigen
 from hamkit.physics.metrics import MICRO_HARTREE
@@ -34,7 +35,7 @@ POINTS_PER_PERIODIC_AXIS = 4
 
 def default_mesh(pbc: Sequence[bool]) -> tuple[int, int, int]:
     """Gamma-centred mesh of the band metrics: 4 points per periodic direction."""
-    return tuple(POINTS_PER_PERIODIC_AXIS if flag else 1 for flag in pbc)  # type: ignore[return-value]
+    return mesh_for(tuple(bool(flag) for flag in pbc), POINTS_PER_PERIODIC_AXIS)  # type: ignore[arg-type]
 
 
 def block_errors(pred: np.ndarray, true: np.ndarray, onsite: np.ndarray) -> dict[str, float]:

@@ -15,15 +15,10 @@ from hamkit.physics.bands import EV_PER_HARTREE
 from hamkit.testing.tight_binding import GRAPHENE_A, graphene, nearest_neighbour_record
 
 from tests.cli.helpers import write_extxyz
+from tests.periodic.tiny_runs import tiny_deeph_e3_overrides
 
 ONSITE_EV = 0.4
-TINY_DEEPH_E3 = [
-    "data.split={kind: random, train: 0.5, val: 0.25, test: 0.25, seed: 0}",
-    "model.featurizer.node_irreps=4x0e+2x1o+2x2e", "model.featurizer.num_radial=8",
-    "model.featurizer.radial_hidden=8", "model.featurizer.num_blocks=1", "model.featurizer.cutoff=3.0",
-    "train.steps=20", "train.batch_size=2", "train.warmup_steps=2", "train.eval_every=10",
-    "train.checkpoint_every=10", "train.dtype=float64", "train.device=cpu",
-]
+TINY_DEEPH_E3 = tiny_deeph_e3_overrides(steps=20)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from pyscf import gto as molecular_gto
 
-from hamkit.data import pbc_labels
+from hamkit.data import lattice_fourier, pbc_labels
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.pbc_cell import build_cell, overlap_kpoints
 from hamkit.data.pbc_labels import (
@@ -83,15 +83,15 @@ def test_bands_off_the_mesh_within_the_truncation_tolerance(graphene):
 
 def test_wrong_fourier_sign_fails_the_band_check(graphene, monkeypatch):
     structure, basis, labels = graphene
-    correct = pbc_labels.bvk_matrices
-    monkeypatch.setattr(pbc_labels, "bvk_matrices", lambda m, k, c: correct(m, k, -c))
+    correct = lattice_fourier.bvk_matrices
+    monkeypatch.setattr(lattice_fourier, "bvk_matrices", lambda m, k, c: correct(m, k, -c))
     translations, matrices = recompute(structure, basis, labels)
     assert check_with(labels, translations, matrices, OFF_MESH).occupied_mev > 20 * OCCUPIED_TOLERANCE_MEV
 
 
 def test_no_minimum_image_fails_the_band_check(graphene, monkeypatch):
     structure, basis, labels = graphene
-    monkeypatch.setattr(pbc_labels, "minimum_images", lambda cell, positions, kmesh, bvk_class, pbc: {
+    monkeypatch.setattr(lattice_fourier, "minimum_images", lambda cell, positions, kmesh, bvk_class, pbc: {
         (i, j): [(tuple(int(v) for v in bvk_class), 1.0)] for i in range(len(positions)) for j in range(len(positions))})
     translations, matrices = recompute(structure, basis, labels)
     assert check_with(labels, translations, matrices, OFF_MESH).occupied_mev > 100 * OCCUPIED_TOLERANCE_MEV
@@ -99,10 +99,10 @@ def test_no_minimum_image_fails_the_band_check(graphene, monkeypatch):
 
 def test_tied_images_without_weights_fail_even_on_the_mesh(graphene, monkeypatch):
     structure, basis, labels = graphene
-    correct = pbc_labels.minimum_images
+    correct = lattice_fourier.minimum_images
     unweighted = lambda *args: {pair: [(image, 1.0) for image, _ in images]  # noqa: E731
                                 for pair, images in correct(*args).items()}
-    monkeypatch.setattr(pbc_labels, "minimum_images", unweighted)
+    monkeypatch.setattr(lattice_fourier, "minimum_images", unweighted)
     translations, matrices = recompute(structure, basis, labels)
     on_mesh = check_with(labels, translations, matrices, monkhorst_pack(FAST.kmesh))
     assert on_mesh.occupied_mev > 1.0  # measured 6.3 meV (0.013 meV with the 1/m weights)
@@ -137,7 +137,7 @@ def test_short_range_matrices_survive_the_round_trip_exactly(graphene):
     rng = np.random.default_rng(2)
     short = np.array([[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [1, 1, 0], [-1, -1, 0]])
     matrices = rng.normal(size=(len(short), 8, 8))
-    matrices = pbc_labels.symmetrize_pairs(short, matrices)
+    matrices = lattice_fourier.symmetrize_pairs(short, matrices)
     bloch = bloch_matrices(short, matrices, labels.kpoints)
     translations, (back,) = real_space_matrices([bloch], labels.kpoints, structure, FAST.kmesh,
                                                 orbital_atoms(structure.numbers, basis),

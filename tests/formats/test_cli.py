@@ -10,11 +10,9 @@ import pytest
 import hamkit_plugins.deeph
 import hamkit_plugins.md17
 import hamkit_plugins.qh9
-from hamkit import plugin_host
 from hamkit.cli import data_cmd
-from hamkit.cli.commands import CommandRegistrar
-from hamkit.cli.main import build_parser
 from hamkit.data.store import StoreReader
+from tests.data_command_runner import data_command_runner
 from tests.formats.test_deeph import write_published_folder
 from tests.formats.test_md17 import write_md17
 from tests.formats.test_qh9 import qh9_rows, write_sqlite
@@ -26,19 +24,7 @@ INFO_FROM = hasattr(data_cmd, "dataset_info")
 def run_data(monkeypatch, capsys):
     """Run ``hamkit data ...`` with the three format plugins loaded; returns (status, stdout)."""
     plugins = {"qh9": hamkit_plugins.qh9, "md17": hamkit_plugins.md17, "deeph": hamkit_plugins.deeph}
-    host = plugin_host.load_plugins(extra_plugins=plugins, environ={"HAMKIT_PLUGINS": ",".join(plugins)})
-    assert not host.problems
-    monkeypatch.setattr(plugin_host, "_HOST", host)
-    registrar = CommandRegistrar()
-    data_cmd.add_commands(registrar)
-    parser = build_parser(registrar)
-
-    def run(*argv: str) -> tuple[int, str]:
-        args = parser.parse_args(["data", *argv])
-        status = args._run(args)
-        return status, capsys.readouterr().out
-
-    return run
+    return data_command_runner(monkeypatch, capsys, plugins)
 
 
 @pytest.fixture

@@ -20,17 +20,12 @@ from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import HamiltonianRecord
 
 from tests.cli.helpers import write_extxyz
+from tests.periodic.tiny_runs import tiny_deeph_e3_overrides
 from .conftest import honeycomb
 
 SZV = OrbitalBasis.from_shells({5: [0, 1], 7: [0, 1]}, name="gth-szv")
 ONSITE = {5: -0.2, 7: -0.5}
-TINY = [
-    "data.split={kind: random, train: 0.5, val: 0.25, test: 0.25, seed: 0}",
-    "model.featurizer.node_irreps=4x0e+2x1o+2x2e", "model.featurizer.num_radial=8",
-    "model.featurizer.radial_hidden=8", "model.featurizer.num_blocks=1", "model.featurizer.cutoff=3.0",
-    "train.steps=6", "train.batch_size=2", "train.warmup_steps=1", "train.eval_every=3",
-    "train.checkpoint_every=3", "train.dtype=float64", "train.device=cpu",
-]
+TINY = tiny_deeph_e3_overrides(steps=6)
 
 
 def _record(seed: int) -> HamiltonianRecord:
