@@ -199,3 +199,13 @@ def test_unknown_label_lists_the_lattice_labels() -> None:
         band_path(structure.cell, structure.pbc, "GMKG", 5)
     with pytest.raises(HamkitError, match="periodic"):
         band_path(np.eye(3), (False, False, False), None, 60)
+
+
+def test_a_strained_hexagonal_cell_keeps_m_and_k() -> None:
+    """The training cells are strained by ~1%: the default tolerance still finds M and K;
+    ASE's own 2e-4 reads the cell as oblique and has no K (negative control)."""
+    cell = graphene().cell @ np.array([[1.01, 0.005, 0.0], [0.005, 0.995, 0.0], [0.0, 0.0, 1.0]])
+    path = band_path(cell, (True, True, False), "G-M-K-G", 60)
+    assert path.labels == ["Γ", "M", "K", "Γ"]
+    with pytest.raises(HamkitError, match="unknown special point 'M'|unknown special point 'K'"):
+        band_path(cell, (True, True, False), "G-M-K-G", 60, tolerance=2e-4)
