@@ -13,9 +13,11 @@ from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.recipe_cmd import add_set_option
 from hamkit.engine.distributed import from_environment, shutdown
 from hamkit.engine.run import RunResult, load_run_recipe, run_training
+from hamkit.engine.trainer import TrainingInterrupted
 from hamkit.errors import HamkitError
 from hamkit.physics.metrics import METRIC_KEYS
 from hamkit.recipe import load_recipe
+from hamkit.safe_output import refuse_existing
 
 UNITS = {"psi_cos": "%"}
 
@@ -26,6 +28,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="Run directory (default: runs/<recipe name>-<time>).")
     parser.add_argument("--resume", metavar="RUN_DIR", type=Path, default=None,
                         help="Continue an interrupted run from its last checkpoint.")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="Replace an existing run directory given with --out (its results are deleted).")
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_set_option(parser)
     parser.epilog = ("Multi-GPU / multi-node: torchrun --nproc_per_node=N -m hamkit.cli.main train RECIPE")
@@ -70,19 +74,29 @@ def _summary(result: RunResult) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     if args.resume is not None:
-        if args.recipe or args.overrides:
-            raise HamkitError("--resume RUN_DIR continues a run as it was: give no RECIPE or --set")
+        if args.recipe or args.overrides or args.out or args.overwrite:
+            raise HamkitError("--resume RUN_DIR continues a run as it was: give no RECIPE, --set, --out "
+                              "or --overwrite")
         recipe, run_dir = load_run_recipe(args.resume), args.resume
     elif args.recipe is None:
         raise HamkitError("give a RECIPE to train, or --resume RUN_DIR")
     else:
         recipe = load_recipe(args.recipe, args.overrides)
         run_dir = args.out or Path("runs") / f"{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if not args.overwrite:
+            refuse_existing(run_dir, hint=f"to continue that run: hamkit train --resume {run_dir}")
+        elif run_dir.exists() and not run_dir.is_dir():
+            raise HamkitError(f"--out {run_dir}: is a file, not a run directory; choose another --out")
     distributed = from_environment()
     try:
         run_dir = Path(distributed.broadcast_text(str(run_dir)))
         result = run_training(recipe, run_dir, resume=args.resume is not None, distributed=distributed,
-                              show_progress=not args.no_progress)
+                              show_progress=not args.no_progress, overwrite=args.overwrite)
+    except TrainingInterrupted as stop:
+        Console(stderr=True, soft_wrap=True).print(
+            f"stopped by {stop}: the last completed step is saved in {run_dir / 'checkpoints' / 'last.pt'}; "
+            f"continue with: hamkit train --resume {run_dir}", markup=False, highlight=False)
+        raise
     finally:
         shutdown(distributed)
     if distributed.is_main:

@@ -16,6 +16,7 @@ from rich.progress import TextColumn
 from hamkit.engine.checkpoint import save_atomically
 from hamkit.engine.progress import progress_bar
 from hamkit.engine.trainer import Callback, Trainer
+from hamkit.safe_output import atomic_file
 
 LAST_CHECKPOINT = "checkpoints/last.pt"
 BEST_CHECKPOINT = "checkpoints/best.pt"
@@ -52,11 +53,14 @@ class MetricsLog(Callback):
         self.writer: Any = None
 
     def on_train_start(self, trainer: Trainer) -> None:
+        if trainer.state.step:  # resumed: forget what was logged after the checkpoint
+            drop_rows_after(self.run_dir, trainer.state.step)
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             return
-        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"),
+                                    purge_step=trainer.state.step + 1 if trainer.state.step else None)
 
     def _append(self, kind: str, row: dict[str, float]) -> None:
         with open(self.run_dir / "metrics.jsonl", "a") as handle:
@@ -83,6 +87,46 @@ class MetricsLog(Callback):
     def on_train_end(self, trainer: Trainer) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+LOG_FILES = ("metrics.jsonl", "train.csv", "val.csv")
+
+
+def drop_rows_after(run_dir: Path, step: int) -> None:
+    """Remove log rows of steps after ``step`` (written before a crash, redone after resume).
+
+    Rewrites ``metrics.jsonl``, ``train.csv`` and ``val.csv`` atomically; rows without a
+    readable step are kept.
+    """
+    for name in LOG_FILES:
+        path = run_dir / name
+        if not path.is_file():
+            continue
+        lines = path.read_text().splitlines(keepends=True)
+        if name.endswith(".jsonl"):
+            kept = [line for line in lines if _json_step(line) <= step]
+        else:
+            column = lines[0].rstrip("\r\n").split(",").index("step") if lines and "step" in lines[0] else None
+            kept = lines[:1] + [line for line in lines[1:] if _csv_step(line, column) <= step]
+        if len(kept) != len(lines):
+            with atomic_file(path) as temporary:
+                temporary.write_text("".join(kept))
+
+
+def _json_step(line: str) -> float:
+    try:
+        return float(json.loads(line).get("step", -math.inf))
+    except (ValueError, TypeError, AttributeError):
+        return -math.inf
+
+
+def _csv_step(line: str, column: int | None) -> float:
+    if column is None:
+        return -math.inf
+    try:
+        return float(line.split(",")[column])
+    except (ValueError, IndexError):
+        return -math.inf
 
 
 class Checkpointing(Callback):

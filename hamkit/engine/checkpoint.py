@@ -1,8 +1,16 @@
-"""Checkpoints: atomic writes, weights-only loading, and RNG state for exact resume."""
+"""Checkpoints: atomic writes, a content hash, weights-only loading, RNG state for exact resume.
+
+A checkpoint is a ``torch.save`` of plain containers and tensors. Since version 2 it
+carries ``"sha256"``: a hash of everything else in it (:func:`state_digest`), checked on
+load, so flipped bytes inside tensor data (which torch's zip reader does not notice) are
+reported instead of silently used. Version 1 checkpoints (no hash) still load.
+"""
 
 from __future__ import annotations
 
-import os
+import hashlib
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -10,21 +18,72 @@ import torch
 
 from hamkit.errors import HamkitError
 from hamkit.safe_loading import load_weights_only
+from hamkit.safe_output import atomic_file
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+DIGEST_KEY = "sha256"
 
 
-def save_atomically(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
+class CheckpointError(HamkitError):
+    """A checkpoint that cannot be used: missing, truncated, damaged, or not hamkit's."""
 
-    A crash leaves either the old file or the new one, never a half-written one.
+
+def _feed(digest: "hashlib._Hash", value: Any) -> None:
+    """Feed ``value`` into ``digest`` in a canonical order (dict keys sorted by text)."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    elif isinstance(value, dict):
+        digest.update(f"D{len(value)}".encode())
+        for key in sorted(value, key=repr):
+            digest.update(repr(key).encode())
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"L{len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    else:
+        digest.update(f"V{value!r}".encode())
+
+
+def state_digest(state: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint's content, without its own ``"sha256"`` entry.
+
+    Args:
+        state: Plain containers, numbers, strings and tensors (any device).
+
+    Returns:
+        The hex digest.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, temporary)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    digest = hashlib.sha256()
+    _feed(digest, {key: value for key, value in state.items() if key != DIGEST_KEY})
+    return digest.hexdigest()
+
+
+def _tensor_bytes(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(item) for item in value)
+    return 0
+
+
+def save_atomically(state: dict[str, Any], path: Path) -> None:
+    """``torch.save`` a checkpoint with its content hash, via a temporary file and a rename.
+
+    A crash leaves either the old file or the new one, never a half-written one; a full
+    disk removes the temporary file and says how much space is needed.
+
+    Raises:
+        DiskFullError: No space left (the previous checkpoint is untouched).
+    """
+    state = {**state, DIGEST_KEY: state_digest(state)}
+    with atomic_file(path, expected_bytes=_tensor_bytes(state)) as temporary:
+        torch.save(state, temporary)
 
 
 def rng_state() -> dict[str, Any]:
@@ -42,15 +101,45 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _damaged(path: Path, detail: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: cannot read the checkpoint (corrupt or truncated?): {detail}; use another checkpoint "
+        "of the run (checkpoints/best.pt or last.pt) or train again"
+    )
+
+
+def _load(path: Path) -> Any:
+    if path.stat().st_size == 0:
+        raise _damaged(path, "the file is empty")
+    if not zipfile.is_zipfile(path):
+        raise _damaged(path, "not a torch zip archive")
+    try:
+        return load_weights_only(path)
+    except HamkitError:
+        raise
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError,
+            zipfile.BadZipFile, UnicodeDecodeError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise _damaged(path, first_line) from None
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True``.
+    """Load a checkpoint with ``weights_only=True`` and verify its content hash.
 
     Raises:
-        HamkitError: Missing file, pickled objects inside, or not a hamkit checkpoint.
+        CheckpointError: Missing, empty, truncated or damaged file, a content hash that does
+            not match (flipped bytes), or not a hamkit checkpoint.
+        UnsafeCheckpointError: Pickled Python objects inside.
     """
+    path = Path(path)
     if not path.is_file():
-        raise HamkitError(f"{path}: no such checkpoint")
-    state = load_weights_only(path)
-    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION or "model" not in state:
-        raise HamkitError(f"{path}: not a hamkit checkpoint (version {CHECKPOINT_VERSION} expected)")
+        raise CheckpointError(f"{path}: no such checkpoint")
+    state = _load(path)
+    if not isinstance(state, dict) or state.get("version") not in READABLE_VERSIONS or "model" not in state:
+        raise CheckpointError(f"{path}: not a hamkit checkpoint (versions {READABLE_VERSIONS} are readable)")
+    recorded = state.get(DIGEST_KEY)
+    if state["version"] >= 2 and recorded != state_digest(state):
+        raise _damaged(path, "its content does not match the hash recorded when it was written "
+                             "(bytes changed on disk)")
+    state.pop(DIGEST_KEY, None)
     return state

@@ -7,6 +7,7 @@ A run directory holds everything needed to resume, evaluate and predict::
     data.json            dataset provenance and split sizes
     model_info.json      basis, species, dtype: what predict needs without the dataset
     checkpoints/         last.pt (resume), best.pt (best validation)
+    .lock                held by the training process (one process per run directory)
     metrics.jsonl, train.csv, val.csv, tensorboard/
     test_metrics.json    the QH9 metrics on the test split
     plots/               learning_curves.png, orbital_energies.png
@@ -30,6 +31,8 @@ import hamkit
 from hamkit.data.graph import graph_layout
 from hamkit.engine import callbacks as cb
 from hamkit.engine.checkpoint import load_checkpoint
+from hamkit.engine.run_lock import RunLock
+from hamkit.engine.threads import apply_threads, choose_threads
 from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.evaluation import evaluate_predictions, predict_packed
 from hamkit.engine.objective import Objective
@@ -41,6 +44,7 @@ from hamkit.model import build_model
 from hamkit.physics.blocks import unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
 from hamkit.recipe import ResolvedRecipe, load_recipe
+from hamkit.safe_output import atomic_file, remove_path
 
 RECIPE_FILE = "recipe.yaml"
 PACKAGES = ("hamkit", "torch", "e3nn", "mace-torch", "torch-geometric", "pyscf", "numpy", "pydantic")
@@ -87,9 +91,58 @@ def environment() -> dict[str, str]:
 
 
 def _write_json(path: Path, data: object) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=2, default=str))
-    temporary.replace(path)
+    with atomic_file(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, default=str))
+
+
+def clear_run_directory(run_dir: Path) -> None:
+    """Empty a run directory for ``--overwrite`` (the held lock file stays).
+
+    Raises:
+        HamkitError: The folder is not empty and is not a hamkit run directory (it is
+            never deleted: it may hold anything).
+    """
+    entries = [entry for entry in run_dir.iterdir() if entry.name != ".lock"]
+    if entries and not (run_dir / RECIPE_FILE).is_file():
+        raise HamkitError(
+            f"--out {run_dir}: is not empty and is not a hamkit run directory (no {RECIPE_FILE}); "
+            "--overwrite only replaces run directories: choose another --out"
+        )
+    for entry in entries:
+        remove_path(entry)
+
+
+def read_resume_state(run_dir: Path) -> dict:
+    """The checkpoint a resume continues from (``last.pt``), read and verified.
+
+    Raises:
+        HamkitError: Missing, empty, truncated or damaged checkpoint.
+    """
+    path = run_dir / cb.LAST_CHECKPOINT
+    if not path.is_file():
+        raise HamkitError(
+            f"{run_dir}: nothing to resume: no {cb.LAST_CHECKPOINT} (training saved no checkpoint "
+            "yet); start it again with 'hamkit train RECIPE --out DIR --overwrite'"
+        )
+    return load_checkpoint(path)
+
+
+def restore_trainer(trainer: Trainer, state: dict, run_dir: Path) -> None:
+    """Load a resume checkpoint into the trainer, with a clear error when it does not fit.
+
+    Raises:
+        HamkitError: A checkpoint written for another model or optimizer (another recipe,
+            or an edited ``recipe.yaml``).
+    """
+    path = run_dir / cb.LAST_CHECKPOINT
+    try:
+        trainer.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:
+        detail = " ".join(str(error).split())[:400]
+        raise HamkitError(
+            f"{path}: the checkpoint does not fit the model and optimizer of {run_dir / RECIPE_FILE} "
+            f"(written by another recipe, or the recipe was edited): {detail}"
+        ) from None
 
 
 def _orbital_energies(molecules, basis, n_lowest: int = 12) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -103,8 +156,10 @@ def _orbital_energies(molecules, basis, n_lowest: int = 12) -> tuple[list[np.nda
 
 def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
                  distributed: DistributedContext | None = None, show_progress: bool = True,
-                 extra_callbacks: Sequence[cb.Callback] = ()) -> RunResult:
+                 extra_callbacks: Sequence[cb.Callback] = (), overwrite: bool = False) -> RunResult:
     """Train (or resume) the recipe's model, then evaluate on the test split.
+
+    The main process holds the run directory's lock (:class:`RunLock`) throughout.
 
     Args:
         recipe: The resolved recipe.
@@ -113,9 +168,31 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
         distributed: Rank and world size (default: one process).
         show_progress: Draw the progress bar.
         extra_callbacks: More callbacks, run after the built-in ones (e.g. a wall-time limit).
+        overwrite: Empty an existing run directory first (a new run only).
+
+    Raises:
+        RunInUseError: Another process trains in ``run_dir``.
+        HamkitError: Bad data, a checkpoint that cannot be resumed, and other user errors.
     """
     distributed = distributed or DistributedContext()
+    if not distributed.is_main:
+        return _run_training(recipe, run_dir, resume, distributed, show_progress, extra_callbacks)
+    created = not run_dir.exists()
+    try:
+        with RunLock(run_dir):
+            if overwrite and not resume:
+                clear_run_directory(run_dir)
+            return _run_training(recipe, run_dir, resume, distributed, show_progress, extra_callbacks)
+    except BaseException:
+        if created and not (run_dir / cb.LAST_CHECKPOINT).exists():
+            remove_path(run_dir)  # a new run that failed before its first checkpoint leaves nothing
+        raise
+
+
+def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distributed: DistributedContext,
+                  show_progress: bool, extra_callbacks: Sequence[cb.Callback]) -> RunResult:
     train = recipe.sections.train
+    resume_state = read_resume_state(run_dir) if resume else None  # fail before the data work
     torch.manual_seed(train.seed)
     device = pick_device(train.device, distributed)
     data = prepare_data(recipe)
@@ -126,19 +203,26 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
     graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("val", "test")}
     graphs["train"] = (LazyGraphs(data.dataset, data.splits["train"], cutoff) if train.num_workers
                        else make_graphs(data.dataset, data.splits["train"], cutoff, "train"))
+    atoms = [data.dataset[int(i)].structure.n_atoms for i in data.splits["train"]] if train.num_workers \
+        else [graph.num_nodes for graph in graphs["train"]]
+    threads = choose_threads(train.threads, float(np.mean(atoms)) if atoms else 0.0)
+    apply_threads(threads)
 
     callbacks: list[cb.Callback] = []
     if distributed.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
-            (run_dir / RECIPE_FILE).write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
+            with atomic_file(run_dir / RECIPE_FILE) as temporary:
+                temporary.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
             _write_json(run_dir / "environment.json", environment())
             _write_json(run_dir / "data.json", {
                 "provenance": getattr(data.dataset, "provenance", None),
                 "splits": {name: len(indices) for name, indices in data.splits.items()}})
             _write_json(run_dir / "model_info.json", {
                 "basis": data.dataset.basis.to_dict(), "species": list(context.species),
-                "dtype": train.dtype, "pair_cutoff": cutoff})
+                "dtype": train.dtype, "pair_cutoff": cutoff,
+                "largest_training_atoms": max(atoms, default=None)})
+        print(threads.describe(), flush=True)
         callbacks += [cb.MetricsLog(run_dir, train.log_every), cb.Checkpointing(run_dir, train.checkpoint_every)]
         if show_progress:
             callbacks.append(cb.ProgressCallback())
@@ -147,8 +231,8 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
     callbacks += list(extra_callbacks)
 
     trainer = Trainer(model, objective, graphs["train"], graphs["val"], train, device, callbacks, distributed)
-    if resume:
-        trainer.load_state_dict(load_checkpoint(run_dir / cb.LAST_CHECKPOINT))
+    if resume_state is not None:
+        restore_trainer(trainer, resume_state, run_dir)
     loop = trainer.fit()
     distributed.barrier()
     best = run_dir / cb.BEST_CHECKPOINT

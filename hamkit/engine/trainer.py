@@ -10,7 +10,11 @@ are :class:`Callback` objects (:mod:`hamkit.engine.callbacks`).
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -63,6 +67,42 @@ class LoopState:
     seconds: float = 0.0
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped training at a step boundary, after the callbacks ran
+    (so ``checkpoints/last.pt`` holds the last completed step)."""
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def graceful_stop(trainer: "Trainer") -> Iterator[None]:
+    """Turn the first Ctrl-C / SIGTERM into a stop at the end of the current step.
+
+    A second signal interrupts at once. Only the main thread of a single process can
+    install signal handlers; elsewhere (and under torchrun, where ranks must stop at the
+    same step) the default behaviour stays.
+    """
+    if threading.current_thread() is not threading.main_thread() or trainer.distributed.world_size > 1:
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+
+    def request_stop(number: int, frame: object) -> None:
+        for other in STOP_SIGNALS:  # a second signal takes the default path
+            signal.signal(other, signal.default_int_handler)
+        trainer.interrupted = signal.Signals(number).name
+        trainer.stop(f"interrupted by {trainer.interrupted}")
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, request_stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 class Callback:
     """Hooks around the loop; override what you need. ``trainer.stop(reason)`` ends training."""
 
@@ -112,6 +152,7 @@ class Trainer:
                     if train.ema_decay else None)
         self.state = LoopState()
         self.stop_reason = ""
+        self.interrupted = ""
         self._loader = None
         self._loader_start = -1
 
@@ -227,9 +268,26 @@ class Trainer:
     def fit(self) -> LoopState:
         """Train until ``train.steps`` (continuing from a loaded state), or a stop.
 
+        Ctrl-C (or SIGTERM) ends the current step, runs the end-of-training callbacks
+        (which write ``last.pt``) and raises :class:`TrainingInterrupted`.
+
         Raises:
             HamkitError: Too many non-finite steps in a row, or out of memory.
+            TrainingInterrupted: Stopped by a signal (checkpoint written).
         """
+        with graceful_stop(self):
+            self._loop()
+        if self.interrupted:
+            raise TrainingInterrupted(self.interrupted)
+        if self.state.bad_in_a_row >= self.train.max_bad_steps:
+            raise HamkitError(
+                f"training stopped at step {self.state.step}: {self.stop_reason} "
+                "(lower train.lr, enable train.clip_grad_norm, or check the data for NaN); "
+                "the last good checkpoint is kept"
+            )
+        return self.state
+
+    def _loop(self) -> None:
         for callback in self.callbacks:
             callback.on_train_start(self)
         eval_every = self.train.eval_every
@@ -252,17 +310,11 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_step_end(self, logs)
             last = self.state.step >= self.train.steps or bool(self.stop_reason)
-            if self.val_graphs and ((eval_every and self.state.step % eval_every == 0) or last):
+            if self.val_graphs and not self.interrupted and (
+                    (eval_every and self.state.step % eval_every == 0) or last):
                 self._after_validation(self.validate())
         for callback in self.callbacks:
             callback.on_train_end(self)
-        if self.state.bad_in_a_row >= self.train.max_bad_steps:
-            raise HamkitError(
-                f"training stopped at step {self.state.step}: {self.stop_reason} "
-                "(lower train.lr, enable train.clip_grad_norm, or check the data for NaN); "
-                "the last good checkpoint is kept"
-            )
-        return self.state
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly (tensors and plain containers only)."""

@@ -136,6 +136,11 @@ class TrainSection(_Section):
     autocast: Literal["none", "bf16"] = Field(
         "none", description="bf16 autocast of the forward pass (for GPUs; parameters stay in dtype)."
     )
+    threads: int | None = Field(
+        None, ge=1, le=1024,
+        description="CPU threads of torch (null: automatic: 1 for small structures, else the idle "
+        "cores; OMP_NUM_THREADS is respected).",
+    )
 
 
 class RecipeSections(_Section):
