@@ -19,7 +19,7 @@ import errno
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -130,10 +130,12 @@ def replace_into(temporary: Path, target: Path) -> None:
 
 
 @contextmanager
-def _publishing(target: Path, temporary: Path, expected_bytes: int | None) -> Iterator[Path]:
+def _publishing(target: Path, temporary: Path, expected_bytes: int | None,
+                publish: Callable[[Path, Path], None] = replace_into) -> Iterator[Path]:
+    """Yield ``temporary``; publish it onto ``target`` on success, remove it on any failure."""
     try:
         yield temporary
-        replace_into(temporary, target)
+        publish(temporary, target)
     except OSError as error:
         written = size_on_disk(temporary)
         remove_path(temporary)
@@ -191,6 +193,43 @@ def atomic_folder(path: str | os.PathLike[str], expected_bytes: int | None = Non
     temporary = temporary_sibling(target)
     temporary.mkdir()
     with _publishing(target, temporary, expected_bytes) as folder:
+        yield folder
+
+
+@contextmanager
+def atomic_entries(path: str | os.PathLike[str], stale: Callable[[Path], bool] = lambda entry: False,
+                   expected_bytes: int | None = None) -> Iterator[Path]:
+    """Fill a staging folder; on success move each of its entries into the folder ``path``.
+
+    Unlike :func:`atomic_folder`, an existing ``path`` keeps the entries the command did
+    not write (a user's notes next to a plot survive ``--overwrite``): entries written
+    now replace their old versions one by one, and old entries for which ``stale`` is
+    true (earlier output of the same command that this run did not write again) are
+    removed.
+
+    Yields:
+        The staging folder (created, empty).
+
+    Raises:
+        DiskFullError: The disk filled up (the staging folder is removed).
+        HamkitError: Any other OS error while writing or moving.
+    """
+    target = Path(path)
+    _make_folder(target.parent)
+    staging = temporary_sibling(target)
+    staging.mkdir()
+
+    def merge(finished: Path, destination: Path) -> None:
+        destination.mkdir(exist_ok=True)
+        new = {entry.name for entry in finished.iterdir()}
+        for entry in list(destination.iterdir()):
+            if entry.name not in new and stale(entry):
+                remove_path(entry)
+        for name in sorted(new):
+            replace_into(finished / name, destination / name)
+        remove_path(finished)
+
+    with _publishing(target, staging, expected_bytes, publish=merge) as folder:
         yield folder
 
 

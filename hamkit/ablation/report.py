@@ -11,6 +11,7 @@ import numpy as np
 
 from hamkit.ablation.runner import RUN_INFO, run_dir_of
 from hamkit.physics.metrics import METRIC_KEYS
+from hamkit.safe_output import atomic_file
 
 EXTRA_KEYS = ("n_parameters", "step_time", "peak_memory_mb")
 
@@ -85,7 +86,7 @@ def write_reports(out: Path, variants: list[str], seeds: list[int], title: str =
     results = collect(out, variants, seeds)
     keys = [*METRIC_KEYS, *EXTRA_KEYS]
     summary = {v: {k: _mean_std([r[k] for r in results[v].values() if k in r]) for k in keys} for v in variants}
-    with (out / "results.csv").open("w", newline="") as handle:
+    with atomic_file(out / "results.csv") as temporary, temporary.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["variant", "seeds", *[f"{k}_{s}" for k in keys for s in ("mean", "std")]])
         for v in variants:
@@ -97,7 +98,8 @@ def write_reports(out: Path, variants: list[str], seeds: list[int], title: str =
         md.append(f"| {v} | {len(results[v])} | " + " | ".join(cells) + " |")
     md += ["", f"## Significance (h_mae, paired over seeds, vs {variants[0]})", "",
            *significance_lines(results, variants), "", "Plots: plots/metrics.png, plots/learning_curves.png", ""]
-    (out / "results.md").write_text("\n".join(md))
+    with atomic_file(out / "results.md") as temporary:
+        temporary.write_text("\n".join(md))
     _plots(out, variants, seeds, summary)
     return results
 

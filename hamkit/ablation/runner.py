@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hamkit.engine.trainer import Callback, Trainer
+from hamkit.safe_output import atomic_file
 
 RUN_INFO = "ablation_run.json"
 """Per-run facts the report needs that the engine does not write (peak memory, timing)."""
@@ -82,7 +83,8 @@ def run_job(job: Job) -> str:
         "peak_memory_kind": "cuda_max_allocated" if torch.cuda.is_available() else "process_maxrss",
         "resumed": resume,
     }
-    (run_dir / RUN_INFO).write_text(json.dumps(info, indent=2))
+    with atomic_file(run_dir / RUN_INFO) as temporary:
+        temporary.write_text(json.dumps(info, indent=2))
     return "resumed" if resume else "done"
 
 

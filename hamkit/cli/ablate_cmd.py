@@ -8,7 +8,9 @@ from pathlib import Path
 from rich.console import Console
 
 from hamkit.ablation import Job, load_ablation, run_all, run_dir_of, validate_variants, write_reports
+from hamkit.ablation.manifest import manifest_of, prepare_output
 from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.output_options import add_overwrite_option
 from hamkit.cli.recipe_cmd import add_set_option
 from hamkit.errors import HamkitError
 
@@ -19,9 +21,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=None, metavar="N", help="Only the first N seeds.")
     parser.add_argument("--variants", type=int, default=None, metavar="N", help="Only the first N variants.")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="Output folder (default: ablations/<file name>); rerun to resume.")
+                        help="Output folder (default: ablations/<file name>); rerunning the same ablation "
+                             "resumes it, another one is refused unless --overwrite.")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="Runs in parallel processes (default 1).")
+    add_overwrite_option(parser)
     parser.add_argument("--no-model-check", action="store_true",
                         help="Only validate the variants' recipes up front, do not build their models.")
 
@@ -37,8 +41,9 @@ def _run(args: argparse.Namespace) -> int:
     ablation.spec.variants = {v: ablation.spec.variants[v] for v in variants}
     validate_variants(ablation, check_models=not args.no_model_check)
     out = args.out or Path("ablations") / args.ablation.stem
-    out.mkdir(parents=True, exist_ok=True)
     console = Console()
+    if prepare_output(out, manifest_of(ablation), args.overwrite):
+        console.print(f"resuming the ablation in {out} (finished runs are skipped)")
     jobs = [Job(str(args.ablation), tuple(args.overrides), v, s, str(run_dir_of(out, v, s)))
             for v in variants for s in seeds]
     console.print(f"{len(variants)} variants x {len(seeds)} seeds = {len(jobs)} runs in {out}")

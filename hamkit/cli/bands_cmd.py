@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.output_options import add_overwrite_option, check_output
 from hamkit.cli.model_options import (
     add_model_argument, add_pyscf_cell_options, describe_model, json_safe, load_model, print_json, pyscf_cell_settings,
 )
@@ -48,6 +46,7 @@ from hamkit.physics.bands import (
     band_path, fermi_level_from_electrons, mesh_for, solve_bands,
 )
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
+from hamkit.safe_output import atomic_entries
 
 PERIODIC_NEEDED = "hamkit bands needs a periodic structure"
 FERMI_MESH_POINTS = {1: 24, 2: 12, 3: 6}
@@ -114,6 +113,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="Project out eigenvectors of S(k) below this (default 5e-4, DeepH's).")
     add_pyscf_cell_options(parser)
     parser.add_argument("--json", action="store_true", help="Print one JSON object (errors in meV) instead of a table.")
+    add_overwrite_option(parser)
     parser.epilog = ("Energies: eV relative to the Fermi level in the plot, absolute eV (and E_F) in bands.json; "
                      "errors in meV, bands matched by index at the path's k-points.")
 
@@ -297,23 +297,14 @@ def band_data(result: BandResult, target: BandTarget, window_ev: float) -> dict[
 
 
 def write_outputs(out: Path, result: BandResult, target: BandTarget, window_ev: float) -> None:
-    """``bands.png`` and ``bands.json`` into a temporary folder, then moved into ``out``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
-    staging.mkdir()
-    try:
+    """``bands.png`` and ``bands.json`` into a staging folder, moved into ``out`` when both are
+    complete (other files in ``out`` are kept)."""
+    with atomic_entries(out) as staging:
         plot_bands(result.path.x, result.path.special_x, result.path.labels, result.reference,
                    result.predicted, result.fermi_level, staging / PNG_NAME,
                    f"{target.name}: {'reference (black) vs ' if result.reference is not None else ''}predicted",
                    window_ev)
         (staging / JSON_NAME).write_text(json.dumps(json_safe(band_data(result, target, window_ev))))
-        if not out.exists():
-            os.replace(staging, out)
-            return
-        for name in (PNG_NAME, JSON_NAME):
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def results_table(result: BandResult, window_ev: float) -> Table:
@@ -327,13 +318,8 @@ def results_table(result: BandResult, window_ev: float) -> Table:
     return table
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise HamkitError(f"--out {out}: exists and is not a folder")
-
-
 def _run(args: argparse.Namespace) -> int:
-    _check_out(args.out)
+    check_output(args.out, args)
     trained = load_model(args)
     target = structure_file_target(Path(args.structure)) if args.structure else split_record_target(trained)
     result = compute_bands(trained, target, args)

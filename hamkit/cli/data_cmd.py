@@ -15,7 +15,9 @@ from rich.console import Console
 
 import hamkit
 from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.output_options import add_overwrite_option
 from hamkit.errors import HamkitError
+from hamkit.safe_output import atomic_file, refuse_existing
 
 DEFAULT_PRESET_COUNT = 10
 
@@ -87,8 +89,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     convert.add_argument("source", metavar="SRC", help="Input file or folder.")
     convert.add_argument("--from", dest="format", required=True, metavar="FORMAT",
                          help="Dataset name (see 'hamkit plugins list --kind dataset').")
-    convert.add_argument("--out", required=True, metavar="PATH", help="New store (.h5).")
+    convert.add_argument("--out", required=True, metavar="PATH",
+                         help="New store (.h5), written under a temporary name and renamed when complete.")
     convert.add_argument("--limit", type=int, metavar="N", help="Convert only the first N records.")
+    add_overwrite_option(convert)
 
 
 # --------------------------------------------------------------------- generate
@@ -342,15 +346,18 @@ def _open_source(source: str, format_name: str, limit: int | None) -> Any:
 
 
 def convert(source: str, format_name: str, out: str | Path, limit: int | None = None,
-            command_line: str | None = None) -> int:
+            command_line: str | None = None, overwrite: bool = False) -> int:
     """Write the records of a registered dataset to a new hamkit store.
 
     Args:
         source: Input path (the dataset's ``path`` option).
         format_name: Registered dataset name, or ``"hamkit"``.
-        out: New store; must not exist.
+        out: New store; must not exist unless ``overwrite``. It is written under a temporary
+            name and renamed when complete: a failure leaves nothing (and an old ``out``
+            untouched).
         limit: Convert only the first ``limit`` records.
         command_line: Recorded in the provenance.
+        overwrite: Replace an existing ``out``.
 
     Returns:
         Number of records written.
@@ -361,8 +368,8 @@ def convert(source: str, format_name: str, out: str | Path, limit: int | None = 
     from hamkit.data.store import StoreHeader, StoreWriter
 
     out = Path(out)
-    if out.exists():
-        raise HamkitError(f"{out} already exists: choose another --out")
+    if not overwrite:
+        refuse_existing(out)
     dataset = _open_source(source, format_name, limit)
     basis = getattr(dataset, "basis", None)
     if basis is None:
@@ -377,7 +384,7 @@ def convert(source: str, format_name: str, out: str | Path, limit: int | None = 
                   "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     count = len(dataset) if limit is None else min(limit, len(dataset))
     written = 0
-    with StoreWriter(out, StoreHeader(basis, provenance)) as writer:
+    with atomic_file(out) as temporary, StoreWriter(temporary, StoreHeader(basis, provenance)) as writer:
         for index in range(count):
             record = dataset[index]
             if not record.key:
@@ -393,7 +400,7 @@ def _convert(args: argparse.Namespace) -> int:
     command_line = shlex.join(["hamkit", "data", "convert", args.source, "--from", args.format,
                                "--out", args.out]
                               + (["--limit", str(args.limit)] if args.limit else []))
-    written = convert(args.source, args.format, args.out, args.limit, command_line)
+    written = convert(args.source, args.format, args.out, args.limit, command_line, args.overwrite)
     print(f"{args.out}: wrote {written} structures from {args.format} {args.source}")
     return 0
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.output_options import add_overwrite_option, check_output
 from hamkit.cli.model_options import (
     MANY_STRUCTURES, add_model_argument, add_pyscf_cell_options, count_label, describe_model, load_model,
     pyscf_cell_settings, stderr_tracker,
@@ -38,6 +39,7 @@ def add_structure_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--charge", type=int, default=None,
                         help="Total charge of every structure (default: the frame's 'charge' entry, else 0).")
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    add_overwrite_option(parser)
     add_pyscf_cell_options(parser)
 
 
@@ -52,7 +54,8 @@ def predictions_of_arguments(args: argparse.Namespace) -> tuple[TrainedModel, li
 
 
 def _run(args: argparse.Namespace) -> int:
-    output_format(args.out)  # a bad suffix fails before any work
+    output_format(args.out)  # a bad suffix or an existing output fails before any work
+    check_output(args.out, args)
     trained, predictions = predictions_of_arguments(args)
     write_predictions(args.out, predictions, trained.basis, args.order)
     Console().print(

@@ -27,6 +27,7 @@ from hamkit.data.basis import OrbitalBasis
 from hamkit.engine.inference import Prediction
 from hamkit.errors import HamkitError
 from hamkit.physics.orbital_order import matrix_from_canonical
+from hamkit.safe_output import atomic_file
 
 OUTPUT_ORDERS = ("canonical", "pyscf", "orca")
 UNITS = "Hartree, Angstrom"
@@ -76,28 +77,18 @@ def write_predictions(path: str | Path, predictions: Sequence[Prediction], basis
         The written path.
 
     Raises:
-        HamkitError: Unknown order or suffix, or the folder cannot be written.
+        HamkitError: Unknown order or suffix, or the folder cannot be written
+            (:class:`~hamkit.safe_output.DiskFullError` when the disk is full; nothing is left).
     """
     path = Path(path)
     if order not in OUTPUT_ORDERS:
         raise HamkitError(f"unknown orbital order {order!r}; choose one of {', '.join(OUTPUT_ORDERS)}")
     kind = output_format(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise HamkitError(f"{path.parent}: cannot create the output folder: {error}") from None
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_file(path) as temporary:
         if kind == "npz":
             _write_npz(temporary, predictions, basis, order)
         else:
             _write_h5(temporary, predictions, basis, order)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise HamkitError(f"{path}: cannot write the predictions: {error}") from None
-    finally:
-        if temporary.exists():
-            temporary.unlink()
     return path
 
 

@@ -3,31 +3,32 @@
 Each input structure (every frame of every file, in order) becomes ``DIR/<k>/`` in the
 processed DeepH layout (OpenMX order, eV): the model's H(R) for every block within its
 cutoff, with PySCF's exact S(R) at the same translations. Crystals and molecules alike;
-the folder tree is written to a temporary sibling first and renamed, so a failure leaves
-nothing behind.
+the folder tree is written to a temporary sibling first and moved in when complete, so a
+failure leaves nothing behind. An occupied DIR is refused unless ``--overwrite``, which
+replaces its ``<k>/`` folders and keeps anything else in it.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
 
 from hamkit.cli.model_options import count_label, describe_model
+from hamkit.cli.output_options import check_output
 from hamkit.cli.predict_cmd import add_structure_arguments, predictions_of_arguments
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.engine.inference import Prediction
-from hamkit.errors import HamkitError
+from hamkit.safe_output import atomic_entries
 from hamkit_plugins.deeph.writer import write_deeph_folder
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     add_structure_arguments(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="New folder; structure k (0-based, input order) goes to DIR/<k>/.")
+                        help="New folder (an existing one is refused unless --overwrite); structure k "
+                             "(0-based, input order) goes to DIR/<k>/.")
 
 
 def prediction_record(prediction: Prediction) -> HamiltonianRecord:
@@ -36,23 +37,18 @@ def prediction_record(prediction: Prediction) -> HamiltonianRecord:
                              key=prediction.name, translations=prediction.translations)
 
 
+def is_structure_folder(entry: Path) -> bool:
+    """An output folder ``<k>/`` of an earlier ``deeph-predict`` (replaced by ``--overwrite``)."""
+    return entry.is_dir() and entry.name.isdigit()
+
+
 def _run(args: argparse.Namespace) -> int:
     out: Path = args.out
-    occupied = any(out.iterdir()) if out.is_dir() else out.exists()
-    if occupied:
-        raise HamkitError(f"{out} already exists and is not an empty folder: choose a new --out")
+    check_output(out, args)
     trained, predictions = predictions_of_arguments(args)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_entries(out, stale=is_structure_folder) as staging:
         for k, prediction in enumerate(predictions):
             write_deeph_folder(prediction_record(prediction), staging / str(k), trained.basis)
-        if out.is_dir():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     Console().print(f"wrote {count_label(predictions)} as DeepH folders in {out} (OpenMX order, eV) "
                     f"from {describe_model(trained)}", markup=False, highlight=False)
     return 0

@@ -109,6 +109,9 @@ def test_existing_output_folder_keeps_other_files(fake_run, tmp_path, capsys) ->
     (out / "notes.txt").write_text("mine")
     (out / "bands.json").write_text("old")
     code, _, stderr = _run([str(run_dir), "--out", str(out), "--json"], capsys)
+    assert code == 2 and "already exists" in stderr and "--overwrite" in stderr
+    assert (out / "bands.json").read_text() == "old"
+    code, _, stderr = _run([str(run_dir), "--out", str(out), "--json", "--overwrite"], capsys)
     assert code == 0, stderr
     assert (out / "notes.txt").read_text() == "mine"
     assert json.loads((out / "bands.json").read_text())["path"] == "GMKG"

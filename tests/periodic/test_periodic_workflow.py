@@ -77,7 +77,7 @@ def test_predict_and_deeph_predict_agree_and_read_back(bn_run, tmp_path, capsys)
 
     structure = honeycomb(11, displacement=0.05)
     xyz = write_extxyz(structure, tmp_path / "bn.extxyz")
-    cell_flags = ["--basis", "gth-szv", "--pseudo", "gth-pbe"]
+    cell_flags = CELL_FLAGS
     assert main(["predict", str(bn_run), str(xyz), "--out", str(tmp_path / "bn.npz"), *cell_flags]) == 0
     assert main(["deeph-predict", str(bn_run), str(xyz), "--out", str(tmp_path / "folders"), *cell_flags]) == 0
     capsys.readouterr()
@@ -101,9 +101,18 @@ def test_predict_and_deeph_predict_agree_and_read_back(bn_run, tmp_path, capsys)
     assert record.structure.pbc == (True, True, False)
 
 
+CELL_FLAGS = ["--basis", "gth-szv", "--pseudo", "gth-pbe"]
+
+
 def test_deeph_predict_refuses_an_occupied_folder(bn_run, tmp_path, capsys):
     xyz = write_extxyz(honeycomb(12), tmp_path / "bn.extxyz")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("x")
     assert main(["deeph-predict", str(bn_run), str(xyz), "--out", str(tmp_path / "busy")]) == 2
-    assert "not an empty folder" in capsys.readouterr().err
+    assert "already exists" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["keep.txt"]
+    (tmp_path / "busy" / "7").mkdir()  # an earlier prediction's folder: replaced
+    assert main(["deeph-predict", str(bn_run), str(xyz), "--out", str(tmp_path / "busy"), "--overwrite",
+                 *CELL_FLAGS]) == 0
+    assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["0", "keep.txt"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
