@@ -102,7 +102,8 @@ def disk_full_error(target: Path, written: int, expected: int | None = None) -> 
     amount = f"about {_megabytes(needed)} or more" if expected is None else f"about {_megabytes(needed)}"
     return DiskFullError(
         f"{target}: no space left on the device while writing it (it needs {amount}; "
-        f"{_megabytes(free)} free in {folder}); nothing was written: free some space and run again"
+        f"{_megabytes(free)} free in {folder}); the partial file was removed and any earlier version is "
+        "unchanged: free some space and run again"
     )
 
 

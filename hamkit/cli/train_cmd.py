@@ -12,7 +12,7 @@ from rich.table import Table
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.recipe_cmd import add_set_option
 from hamkit.engine.distributed import from_environment, shutdown
-from hamkit.engine.run import RunResult, load_run_recipe, run_training
+from hamkit.engine.run import RunResult, check_replaceable, load_run_recipe, run_training
 from hamkit.engine.trainer import TrainingInterrupted
 from hamkit.errors import HamkitError
 from hamkit.physics.metrics import METRIC_KEYS
@@ -85,8 +85,8 @@ def _run(args: argparse.Namespace) -> int:
         run_dir = args.out or Path("runs") / f"{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not args.overwrite:
             refuse_existing(run_dir, hint=f"to continue that run: hamkit train --resume {run_dir}")
-        elif run_dir.exists() and not run_dir.is_dir():
-            raise HamkitError(f"--out {run_dir}: is a file, not a run directory; choose another --out")
+        else:
+            check_replaceable(run_dir)
     distributed = from_environment()
     try:
         run_dir = Path(distributed.broadcast_text(str(run_dir)))

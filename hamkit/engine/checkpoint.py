@@ -9,6 +9,7 @@ reported instead of silently used. Version 1 checkpoints (no hash) still load.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -62,16 +63,6 @@ def state_digest(state: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _tensor_bytes(value: Any) -> int:
-    if isinstance(value, torch.Tensor):
-        return value.numel() * value.element_size()
-    if isinstance(value, dict):
-        return sum(_tensor_bytes(item) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(_tensor_bytes(item) for item in value)
-    return 0
-
-
 def save_atomically(state: dict[str, Any], path: Path) -> None:
     """``torch.save`` a checkpoint with its content hash, via a temporary file and a rename.
 
@@ -81,9 +72,11 @@ def save_atomically(state: dict[str, Any], path: Path) -> None:
     Raises:
         DiskFullError: No space left (the previous checkpoint is untouched).
     """
-    state = {**state, DIGEST_KEY: state_digest(state)}
-    with atomic_file(path, expected_bytes=_tensor_bytes(state)) as temporary:
-        torch.save(state, temporary)
+    buffer = io.BytesIO()  # torch's file writer turns ENOSPC into an opaque RuntimeError
+    torch.save({**state, DIGEST_KEY: state_digest(state)}, buffer)
+    with atomic_file(path, expected_bytes=buffer.getbuffer().nbytes) as temporary, \
+            open(temporary, "wb") as handle:
+        handle.write(buffer.getbuffer())
 
 
 def rng_state() -> dict[str, Any]:

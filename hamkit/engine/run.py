@@ -31,7 +31,7 @@ import hamkit
 from hamkit.data.graph import graph_layout
 from hamkit.engine import callbacks as cb
 from hamkit.engine.checkpoint import load_checkpoint
-from hamkit.engine.run_lock import RunLock
+from hamkit.engine.run_lock import LOCK_FILE, RunLock
 from hamkit.engine.threads import apply_threads, choose_threads
 from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.evaluation import evaluate_predictions, predict_packed
@@ -95,21 +95,34 @@ def _write_json(path: Path, data: object) -> None:
         temporary.write_text(json.dumps(data, indent=2, default=str))
 
 
-def clear_run_directory(run_dir: Path) -> None:
-    """Empty a run directory for ``--overwrite`` (the held lock file stays).
+def check_replaceable(run_dir: Path) -> None:
+    """``--overwrite`` may empty ``run_dir``: it is missing, empty, or a hamkit run directory.
 
     Raises:
-        HamkitError: The folder is not empty and is not a hamkit run directory (it is
-            never deleted: it may hold anything).
+        HamkitError: A file, or a non-empty folder that is not a run directory (it is never
+            deleted: it may hold anything).
     """
-    entries = [entry for entry in run_dir.iterdir() if entry.name != ".lock"]
-    if entries and not (run_dir / RECIPE_FILE).is_file():
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise HamkitError(f"--out {run_dir}: is a file, not a run directory; choose another --out")
+    if any(entry.name != LOCK_FILE for entry in run_dir.iterdir()) and not (run_dir / RECIPE_FILE).is_file():
         raise HamkitError(
             f"--out {run_dir}: is not empty and is not a hamkit run directory (no {RECIPE_FILE}); "
             "--overwrite only replaces run directories: choose another --out"
         )
-    for entry in entries:
-        remove_path(entry)
+
+
+def clear_run_directory(run_dir: Path) -> None:
+    """Empty a run directory for ``--overwrite`` (the held lock file stays).
+
+    Raises:
+        HamkitError: See :func:`check_replaceable`.
+    """
+    check_replaceable(run_dir)
+    for entry in run_dir.iterdir():
+        if entry.name != LOCK_FILE:
+            remove_path(entry)
 
 
 def read_resume_state(run_dir: Path) -> dict:

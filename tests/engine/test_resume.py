@@ -1,4 +1,4 @@
-"""Resume after kill -9 reaches exactly the result of an uninterrupted run (CPU, float64)."""
+"""Resume after kill -9 or Ctrl-C reaches exactly the result of an uninterrupted run (CPU, float64)."""
 
 from __future__ import annotations
 
@@ -30,20 +30,56 @@ def checkpoint_step(path):
         return -1
 
 
-def test_resume_after_kill_is_bitwise_exact(tmp_path, request):
-    recipe_path = request.config.rootpath / "recipes" / "quickstart.yaml"
-    reference = run_training(load_recipe(recipe_path, SETTINGS), tmp_path / "reference", show_progress=False)
+@pytest.fixture(scope="module")
+def recipe_path(request):
+    return request.config.rootpath / "recipes" / "quickstart.yaml"
 
-    killed = tmp_path / "killed"
-    argv = [sys.executable, "-m", "hamkit.cli.main", "train", str(recipe_path), "--out", str(killed),
+
+@pytest.fixture(scope="module")
+def reference(recipe_path, tmp_path_factory):
+    """An uninterrupted run: (its directory, its result)."""
+    run_dir = tmp_path_factory.mktemp("resume") / "reference"
+    return run_dir, run_training(load_recipe(recipe_path, SETTINGS), run_dir, show_progress=False)
+
+
+def _start_training(recipe_path, out):
+    argv = [sys.executable, "-m", "hamkit.cli.main", "train", str(recipe_path), "--out", str(out),
             "--no-progress"]
-    for assignment in SETTINGS:
+    for assignment in [*SETTINGS, "train.log_every=1"]:
         argv += ["--set", assignment]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = killed / "checkpoints" / "last.pt"
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_checkpoint(process, last, step):
     deadline = time.time() + 300
-    while checkpoint_step(last) < 4 and process.poll() is None and time.time() < deadline:
+    while checkpoint_step(last) < step and process.poll() is None and time.time() < deadline:
         time.sleep(0.02)
+
+
+def _logged_steps(run_dir):
+    lines = (run_dir / "train.csv").read_text().splitlines()
+    column = lines[0].split(",").index("step")
+    return [int(float(line.split(",")[column])) for line in lines[1:]]
+
+
+def _assert_same_as_reference(reference, run_dir, resumed):
+    reference_dir, reference_result = reference
+    expected = torch.load(reference_dir / "checkpoints" / "last.pt", weights_only=True)
+    actual = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+    for key, tensor in expected["model"].items():
+        assert torch.equal(tensor, actual["model"][key]), key
+    assert json.loads((run_dir / "test_metrics.json").read_text())["test"] == \
+        json.loads((reference_dir / "test_metrics.json").read_text())["test"]
+    assert reference_result.metrics == resumed.metrics
+    assert _logged_steps(run_dir) == list(range(1, STEPS + 1))  # no step logged twice after the resume
+
+
+def test_resume_after_kill_is_bitwise_exact(tmp_path, recipe_path, reference):
+    killed = tmp_path / "killed"
+    process = _start_training(recipe_path, killed)
+    last = killed / "checkpoints" / "last.pt"
+    _wait_for_checkpoint(process, last, 4)
+    time.sleep(0.3)  # let it log steps beyond the checkpoint
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     interrupted_at = checkpoint_step(last)
@@ -51,13 +87,24 @@ def test_resume_after_kill_is_bitwise_exact(tmp_path, request):
 
     resumed = run_training(load_recipe(killed / "recipe.yaml"), killed, resume=True, show_progress=False)
     assert resumed.loop.step == STEPS
-    expected = torch.load(tmp_path / "reference" / "checkpoints" / "last.pt", weights_only=True)
-    actual = torch.load(last, weights_only=True)
-    for key, tensor in expected["model"].items():
-        assert torch.equal(tensor, actual["model"][key]), key
-    assert json.loads((killed / "test_metrics.json").read_text())["test"] == \
-        json.loads((tmp_path / "reference" / "test_metrics.json").read_text())["test"]
-    assert reference.metrics == resumed.metrics
+    _assert_same_as_reference(reference, killed, resumed)
+
+
+def test_ctrl_c_saves_the_last_completed_step_and_resumes_exactly(tmp_path, recipe_path, reference):
+    stopped = tmp_path / "stopped"
+    process = _start_training(recipe_path, stopped)
+    last = stopped / "checkpoints" / "last.pt"
+    _wait_for_checkpoint(process, last, 3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and f"hamkit train --resume {stopped}" in stderr
+    saved = checkpoint_step(last)
+    assert 3 <= saved < STEPS, "the run finished before it could be interrupted"
+    assert _logged_steps(stopped)[-1] == saved  # the checkpoint holds every logged step
+
+    resumed = run_training(load_recipe(stopped / "recipe.yaml"), stopped, resume=True, show_progress=False)
+    _assert_same_as_reference(reference, stopped, resumed)
 
 
 def test_checkpoint_with_a_pickled_object_is_refused(tmp_path):
