@@ -23,6 +23,7 @@ def test_overwrite_replaces_a_run_directory(run_copy, quickstart_recipe, capsys)
     (run / "checkpoints" / "stale.pt").write_bytes(b"old")
     status, out, err = run_cli(capsys, *tiny_train_argv(quickstart_recipe, run, "train.steps=2"), "--overwrite")
     assert status == 0, err
+    assert "threads: " in out  # the thread choice is printed
     assert not (run / "checkpoints" / "stale.pt").exists()
     assert json.loads((run / "test_metrics.json").read_text())["step"] == 2
 
