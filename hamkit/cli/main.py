@@ -7,6 +7,7 @@ without a traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ from hamkit.cli import (
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.errors import HamkitError
 from hamkit.plugin_host import PluginHost, get_host
+from hamkit.safe_output import is_disk_full
 
 BUILTIN_COMMAND_MODULES = (plugins_cmd, recipe_cmd, data_cmd, train_cmd, eval_cmd, predict_cmd, scf_cmd,
                            ablate_cmd, bench_cmd, bands_cmd)
@@ -61,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 success, 2 user error, 130 interrupted.
+        The exit status: 0 success, 2 user error (a full disk included), 130 interrupted,
+        141 output pipe closed.
     """
     errors = Console(stderr=True, soft_wrap=True)
     try:
@@ -75,6 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("interrupted", style="red")
         return 130
+    except BrokenPipeError:  # e.g. `hamkit plugins list | head -1`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        errors.print(f"error: {error.filename or 'a file'}: no space left on the device ({error.strerror}); "
+                     "free some space and run again", style="red", markup=False, highlight=False)
+        return 2
 
 
 if __name__ == "__main__":
