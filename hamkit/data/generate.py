@@ -181,7 +181,7 @@ def _check_resume(out: Path, jobs: Sequence[Job], label_provenance: dict[str, An
                 f"{out} exists with different label settings ({'; '.join(differences)}); "
                 "choose another --out, or delete the file to start over"
             )
-        done = set(store.keys)
+        done = set(store.keys) - set(store.damaged_keys)  # damaged records are computed again
         for job in jobs:
             if job.key in done and store.source_id(job.key) not in (None, job.source_id):
                 raise HamkitError(

@@ -36,8 +36,9 @@ def paired_matrices(rng: np.random.Generator, translations: np.ndarray, n: int) 
 def periodic_record(rng: np.random.Generator, key: str, **extras) -> HamiltonianRecord:
     """A BN-shaped periodic record with random paired H(R), S(R)."""
     structure = Structure([5, 7], rng.normal(size=(2, 3)) + 7.5, cell=CELL, pbc=(True, True, False))
-    return HamiltonianRecord(structure, paired_matrices(rng, TRANSLATIONS, 8),
-                             paired_matrices(rng, TRANSLATIONS, 8), key,
+    overlap = 0.1 * paired_matrices(rng, TRANSLATIONS, 8)  # normalized orbitals: S_ii(0) = 1, |S| < 1
+    np.fill_diagonal(overlap[0], 1.0)
+    return HamiltonianRecord(structure, paired_matrices(rng, TRANSLATIONS, 8), overlap, key,
                              {"energy": float(rng.normal()), "fermi_level": -0.1, "n_electrons": 8,
                               **extras}, translations=TRANSLATIONS)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,14 +12,19 @@ import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.store import layout
+from hamkit.data.store import record_checks as checks
 from hamkit.data.store.header import StoreFormatError, StoreHeader
 from hamkit.data.structure import HamiltonianRecord, Structure
+from hamkit.data.validation import record_error
 
 
 class StoreReader(Sequence):
     """Read-only view of a store; loads one record per access.
 
-    Only complete records are visible (see :mod:`hamkit.data.store.layout`). The HDF5 file
+    Complete records are visible, interrupted writes are not (see
+    :mod:`hamkit.data.store.layout`); records whose metadata is damaged are listed and raise a
+    clear error when read. Every record read is checked (finite, symmetric, sane H and S,
+    valid elements and positions; :mod:`hamkit.data.store.record_checks`). The HDF5 file
     is opened lazily and re-opened in a child process, so a reader can be handed to
     data-loader workers (it pickles without its file handle).
 
@@ -28,7 +32,8 @@ class StoreReader(Sequence):
         path: The ``.h5`` file.
 
     Raises:
-        HamkitError: Missing file, not HDF5, not a hamkit store, invalid header.
+        HamkitError: Missing file, not HDF5, not a hamkit store, invalid header, a truncated
+            or damaged file (:class:`StoreFormatError`).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -36,8 +41,17 @@ class StoreReader(Sequence):
         self._handle: h5py.File | None = None
         self._pid = -1
         handle = self._file()
-        self.header: StoreHeader = layout.read_header(handle, str(self.path))
-        self._keys, self.incomplete_keys = layout.complete_keys(handle)
+        try:
+            self.header: StoreHeader = layout.read_header(handle, str(self.path))
+            index = layout.scan_records(handle, str(self.path))
+        except BaseException:
+            self.close()
+            raise
+        self._keys = index.listed
+        self.incomplete_keys: list[str] = index.incomplete
+        """Keys of interrupted writes (no ``complete`` mark): hidden, a writer replaces them."""
+        self.damaged_keys: dict[str, str] = index.damaged
+        """``{key: problem}`` of listed records whose metadata is damaged; reading one raises."""
         self._index = {key: position for position, key in enumerate(self._keys)}
 
     # ------------------------------------------------------------------ file handling
@@ -101,96 +115,201 @@ class StoreReader(Sequence):
         return key in self._index
 
     def get(self, key: str) -> HamiltonianRecord:
-        """The record stored under ``key``.
+        """The record stored under ``key``, checked (see :mod:`hamkit.data.store.record_checks`).
 
         Raises:
             KeyError: No complete record has this key.
-            StoreFormatError: The record lacks a required field (message names file and key).
+            StoreFormatError: The record lacks a required field, its metadata is damaged, or
+                HDF5 cannot read it (damaged or truncated file); the message names file and key.
+            RecordError: A value is wrong (NaN/inf, asymmetric or absurd H or S, unknown
+                element, wrong position shape, non-integer charge, invalid extras).
         """
-        if key not in self._index:
-            raise KeyError(f"{self.path}: no complete record {key!r}")
-        group = self._file()[layout.STRUCTURES][key]
-        missing = [name for name in layout.REQUIRED_DATASETS if name not in group]
+        group = self._group(key)
+        label = repr(key)
+        with layout.reading(self.path, key):
+            names = set(group.keys())
+            attributes = {name: group.attrs.get(name) for name in _ATTRIBUTES}
+            if layout.TRANSLATIONS in names:
+                attributes[layout.PBC] = group.attrs.get(layout.PBC)
+        missing = [name for name in layout.REQUIRED_DATASETS if name not in names]
         if missing:
-            raise StoreFormatError(f"{self.path}: record {key!r} lacks {', '.join(missing)}")
-        numbers = group[layout.NUMBERS][()]
-        hamiltonian = np.asarray(group[layout.HAMILTONIAN][()], dtype=np.float64)
-        overlap = group[layout.OVERLAP][()] if layout.OVERLAP in group else None
+            raise StoreFormatError(f"{self.path}: record {key!r} lacks {', '.join(missing)} although it is "
+                                   f"marked complete; {checks.DAMAGED_FIX}")
+        numbers = checks.check_atomic_numbers(self._values(group, key, layout.NUMBERS), self.basis,
+                                              self.path, label)
+        positions = checks.check_atom_positions(self._values(group, key, layout.POSITIONS), len(numbers),
+                                                self.path, label)
+        stored_charge = attributes["charge"]
+        charge = checks.check_charge(0 if stored_charge is None else stored_charge, self.path, label)
+        extras = self._extras(group, key, names, attributes)
         n_orbitals = self.header.basis.total_orbitals(numbers)
-        if layout.TRANSLATIONS in group:
-            return self._periodic_record(key, group, numbers, hamiltonian, overlap, n_orbitals)
-        if layout.CELL in group:
-            raise StoreFormatError(f"{self.path}: record {key!r} has a cell but no translations")
-        structure = Structure(
-            numbers=numbers,
-            positions=group[layout.POSITIONS][()],
-            charge=int(group.attrs.get("charge", 0)),
-        )
-        for name, matrix in ((layout.HAMILTONIAN, hamiltonian), (layout.OVERLAP, overlap)):
-            if matrix is not None and matrix.shape != (n_orbitals, n_orbitals):
-                raise StoreFormatError(
-                    f"{self.path}: record {key!r} has {name} of shape {matrix.shape}, but the "
-                    f"basis gives {n_orbitals} orbitals"
-                )
-        return HamiltonianRecord(structure, hamiltonian, overlap, key, self._extras(group))
+        if layout.TRANSLATIONS in names:
+            return self._periodic_record(group, key, names, attributes, (numbers, positions, charge), extras,
+                                         n_orbitals)
+        if layout.CELL in names:
+            raise StoreFormatError(f"{self.path}: record {key!r} has a cell but no translations; "
+                                   f"{checks.DAMAGED_FIX}")
+        matrices = {name: self._matrix(dataset, key, name, (n_orbitals, n_orbitals),
+                                       f"(the basis gives {n_orbitals} orbitals)")
+                    for name, dataset in self._members(group, key, names).items()}
+        checks.check_operators(matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), source=self.path,
+                               record=label)
+        structure = Structure(numbers=numbers, positions=positions, charge=charge)
+        return HamiltonianRecord(structure, matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), key,
+                                 extras)
 
-    def _periodic_record(self, key: str, group: h5py.Group, numbers: np.ndarray,
-                         hamiltonian: np.ndarray, overlap: np.ndarray | None,
+    def _periodic_record(self, group: h5py.Group, key: str, names: set[str], attributes: dict[str, Any],
+                         atoms: tuple[np.ndarray, np.ndarray, int], extras: dict[str, Any],
                          n_orbitals: int) -> HamiltonianRecord:
-        """Read and check the periodic fields of a record (format version 2).
+        """Read and check the periodic fields and matrices H(R), S(R) of a record (format version 2).
+
+        Args:
+            group: The record's group.
+            key: Its key.
+            names: Names of its members.
+            attributes: Its attributes.
+            atoms: Numbers (n_atoms,), positions (n_atoms, 3) and charge, already checked.
+            extras: Its extras, already read.
+            n_orbitals: Orbitals the basis gives the structure.
 
         Raises:
             StoreFormatError: Missing or inconsistent cell, pbc, translations or shapes.
+            RecordError: Non-finite cell, no R = 0, or H(R), S(R) failing the checks.
         """
-        cell = group[layout.CELL][()] if layout.CELL in group else None
-        pbc = group.attrs.get(layout.PBC)
-        translations = group[layout.TRANSLATIONS][()]
-        shapes = {layout.HAMILTONIAN: hamiltonian.shape}
-        if overlap is not None:
-            shapes[layout.OVERLAP] = overlap.shape
+        label = repr(key)
+        cell = self._values(group, key, layout.CELL) if layout.CELL in names else None
+        translations = self._values(group, key, layout.TRANSLATIONS)
+        pbc = attributes.get(layout.PBC)
+        checks.check_cell_values(cell, self.path, label)
+        members = self._members(group, key, names)
+        with layout.reading(self.path, key):
+            shapes = {name: getattr(dataset, "shape", None) for name, dataset in members.items()}
         problem = layout.periodic_problem(cell, pbc, translations, shapes, n_orbitals)
         if problem is not None:
-            raise StoreFormatError(f"{self.path}: periodic record {key!r} {problem}")
-        structure = Structure(
-            numbers=numbers,
-            positions=group[layout.POSITIONS][()],
-            charge=int(group.attrs.get("charge", 0)),
-            cell=np.asarray(cell, dtype=np.float64),
-            pbc=tuple(bool(flag) for flag in pbc),
-        )
-        return HamiltonianRecord(structure, hamiltonian, overlap, key, self._extras(group),
-                                 translations=np.asarray(translations, dtype=np.int64))
+            raise StoreFormatError(f"{self.path}: periodic record {key!r} {problem}; {checks.DAMAGED_FIX}")
+        translations = np.asarray(translations, dtype=np.int64)
+        partners = checks.partner_indices(translations)
+        home = _home_position(translations)
+        if home is None:
+            raise record_error(self.path, label, "has no R = (0, 0, 0) lattice translation",
+                               checks.DAMAGED_FIX)
+        matrices = {name: self._matrix(members[name], key, name, shape, "") for name, shape in shapes.items()}
+        checks.check_operators(matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), partners=partners,
+                               translations=translations, home=home, source=self.path, record=label)
+        numbers, positions, charge = atoms
+        structure = Structure(numbers=numbers, positions=positions, charge=charge,
+                              cell=np.asarray(cell, dtype=np.float64),
+                              pbc=tuple(bool(flag) for flag in np.ravel(pbc)))
+        return HamiltonianRecord(structure, matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), key,
+                                 extras, translations=translations)
 
-    @staticmethod
-    def _extras(group: h5py.Group) -> dict[str, Any]:
-        extras: dict[str, Any] = json.loads(group.attrs.get(layout.EXTRAS, "{}"))
-        if "energy" in group.attrs:
-            extras["energy"] = float(group.attrs["energy"])
-        if layout.EXTRAS in group:
-            extras.update({name: data[()] for name, data in group[layout.EXTRAS].items()})
+    # ------------------------------------------------------------------ raw access
+    def _group(self, key: str) -> h5py.Group:
+        """The group of a listed record.
+
+        Raises:
+            KeyError: Not a listed record.
+            StoreFormatError: Its metadata is damaged, or HDF5 cannot open it.
+        """
+        if key not in self._index:
+            raise KeyError(f"{self.path}: no complete record {key!r}")
+        if key in self.damaged_keys:
+            raise StoreFormatError(
+                f"{self.path}: record {key!r}: {self.damaged_keys[key]}, the record's metadata is damaged; "
+                "regenerate or re-download the store")
+        with layout.reading(self.path, key):
+            return self._file()[layout.STRUCTURES][key]
+
+    def _values(self, group: h5py.Group, key: str, name: str) -> np.ndarray:
+        """A small numeric dataset of a record, read whole.
+
+        Raises:
+            StoreFormatError: Not a numeric dataset, or HDF5 cannot read it.
+        """
+        with layout.reading(self.path, key):
+            values = np.asarray(group[name][()])
+        return _numeric(values, self.path, key, name)
+
+    def _matrix(self, dataset: Any, key: str, name: str, shape: tuple[int, ...], why: str) -> np.ndarray:
+        """H or S of a record as float64, after checking its stored shape (nothing else is read).
+
+        Args:
+            dataset: The record's ``hamiltonian`` or ``overlap`` member.
+            key: The record's key.
+            name: ``"hamiltonian"`` or ``"overlap"``.
+            shape: The expected shape, (n, n) or (n_R, n, n).
+            why: Where the expected shape comes from, for the message.
+
+        Raises:
+            StoreFormatError: Another shape, not numeric, or HDF5 cannot read it.
+        """
+        with layout.reading(self.path, key):
+            stored = getattr(dataset, "shape", None)
+            if stored != shape:
+                raise StoreFormatError(f"{self.path}: record {key!r} has {name} of shape {stored}, "
+                                       f"expected {shape}{' ' + why if why else ''}; {checks.DAMAGED_FIX}")
+            values = np.asarray(dataset[()])
+        values = _numeric(values, self.path, key, name)
+        return values if values.dtype == np.float64 else values.astype(np.float64)
+
+    def _members(self, group: h5py.Group, key: str, names: set[str]) -> dict[str, Any]:
+        """The ``hamiltonian`` and (when stored) ``overlap`` members of a record, opened once."""
+        with layout.reading(self.path, key):
+            return {name: group[name] for name in (layout.HAMILTONIAN, layout.OVERLAP) if name in names}
+
+    def _extras(self, group: h5py.Group, key: str, names: set[str],
+                attributes: dict[str, Any]) -> dict[str, Any]:
+        """Scalar extras (JSON attribute), the energy, and array extras (``extras/<name>``).
+
+        Raises:
+            RecordError: Invalid JSON or energy.
+            StoreFormatError: HDF5 cannot read an array extra.
+        """
+        label = repr(key)
+        extras = checks.parse_extras(attributes.get(layout.EXTRAS), self.path, label)
+        if attributes.get("energy") is not None:
+            extras["energy"] = checks.check_energy(attributes["energy"], self.path, label)
+        if layout.EXTRAS in names:
+            with layout.reading(self.path, key, f"'{layout.EXTRAS}'"):
+                extras.update({name: data[()] for name, data in group[layout.EXTRAS].items()})
         return extras
 
     def source_id(self, key: str) -> str | None:
         """The input fingerprint the writer recorded for ``key`` (None if absent)."""
-        value = self._file()[layout.STRUCTURES][key].attrs.get("source_id")
+        group = self._group(key)
+        with layout.reading(self.path, key):
+            value = group.attrs.get("source_id")
         return None if value is None else str(value)
 
     def numbers(self, key: str) -> np.ndarray:
-        """Atomic numbers of one record without reading its matrices, shape (n_atoms,)."""
-        if key not in self._index:
-            raise KeyError(f"{self.path}: no complete record {key!r}")
-        return np.asarray(self._file()[layout.STRUCTURES][key][layout.NUMBERS][()], dtype=np.int64)
+        """Atomic numbers of one record without reading its matrices, shape (n_atoms,), checked.
+
+        Raises:
+            KeyError: No complete record has this key.
+            StoreFormatError: Damaged record, or HDF5 cannot read it.
+            RecordError: Not valid elements of the store's basis.
+        """
+        group = self._group(key)
+        with layout.reading(self.path, key):
+            present = layout.NUMBERS in group
+        if not present:
+            raise StoreFormatError(f"{self.path}: record {key!r} lacks {layout.NUMBERS}; "
+                                   f"{checks.DAMAGED_FIX}")
+        values = self._values(group, key, layout.NUMBERS)
+        return checks.check_atomic_numbers(values, self.basis, self.path, repr(key))
 
     def periodicity(self, key: str) -> tuple[tuple[bool, bool, bool], int] | None:
         """``(pbc, n_translations)`` of a periodic record, None for a molecule (no matrices read)."""
-        if key not in self._index:
-            raise KeyError(f"{self.path}: no complete record {key!r}")
-        group = self._file()[layout.STRUCTURES][key]
-        if layout.TRANSLATIONS not in group:
-            return None
-        pbc = group.attrs.get(layout.PBC)
-        flags = (False, False, False) if pbc is None or np.size(pbc) != 3 else tuple(bool(f) for f in pbc)
-        return flags, int(group[layout.TRANSLATIONS].shape[0])
+        group = self._group(key)
+        with layout.reading(self.path, key):
+            if layout.TRANSLATIONS not in group:
+                return None
+            pbc = group.attrs.get(layout.PBC)
+            count = group[layout.TRANSLATIONS].shape
+        flags = (False, False, False)
+        if pbc is not None and np.size(pbc) == 3:
+            flags = tuple(bool(flag) for flag in np.ravel(pbc))
+        return flags, (int(count[0]) if count else 0)
 
     def elements(self) -> list[int]:
         """Atomic numbers present in the complete records, sorted (reads every ``numbers``)."""
@@ -198,6 +317,28 @@ class StoreReader(Sequence):
         for key in self._keys:
             present.update(np.unique(self.numbers(key)).tolist())
         return sorted(present)
+
+
+_ATTRIBUTES = ("charge", "energy", layout.EXTRAS)
+"""The record attributes :meth:`StoreReader.get` reads (each read costs ~20 us)."""
+
+
+def _home_position(translations: np.ndarray) -> int | None:
+    """Position of R = (0, 0, 0) in ``translations`` (n_R, 3), or None."""
+    hits = np.flatnonzero(~translations.any(axis=1))
+    return int(hits[0]) if hits.size else None
+
+
+def _numeric(values: np.ndarray, source: Path, key: str, name: str) -> np.ndarray:
+    """``values`` when they are numbers (int, uint or float), else an error.
+
+    Raises:
+        StoreFormatError: Strings, compounds, booleans, objects, ...
+    """
+    if values.dtype.kind not in "iuf":
+        raise StoreFormatError(f"{source}: record {key!r} has {name} of type {values.dtype}, expected "
+                               f"numbers; {checks.DAMAGED_FIX}")
+    return values
 
 
 def open_store(path: str | os.PathLike[str]) -> StoreReader:
