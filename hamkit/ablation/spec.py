@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 
 from hamkit.recipe import ResolvedRecipe
 from hamkit.recipe.compose import apply_override, read_recipe_document
@@ -32,11 +32,14 @@ from hamkit.registry import Registry
 
 
 class Budget(BaseModel):
-    """The same training budget for every variant: a step count or a wall time."""
+    """The same training budget for every variant: a step count or a wall time.
 
-    model_config = ConfigDict(extra="forbid")
-    steps: int | None = Field(default=None, gt=0)
-    seconds: float | None = Field(default=None, gt=0)
+    Strict numbers: ``steps: true`` is not 1 step; ``seconds: .inf`` is not a budget.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    steps: StrictInt | None = Field(default=None, gt=0)
+    seconds: StrictFloat | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Budget":
@@ -52,7 +55,7 @@ class AblationModel(BaseModel):
     description: str = ""
     base: str
     budget: Budget
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[StrictInt] = Field(default_factory=lambda: [0], min_length=1)
     set: list[str] = Field(default_factory=list)
     variants: dict[str, list[str]] = Field(min_length=1)
 

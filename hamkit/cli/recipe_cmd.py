@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import yaml
 
@@ -42,10 +43,12 @@ def _validate(args: argparse.Namespace) -> int:
     failures: list[str] = []
     for file in args.files:
         try:
-            load_recipe(file, args.overrides)
+            recipe = load_recipe(file, args.overrides)
         except RecipeError as error:
             failures.append(str(error))
             continue
+        for warning in recipe.warnings:
+            print(warning.as_warning(), file=sys.stderr)
         print(f"{file}: ok")
     if failures:
         raise HamkitError("\n".join(failures))

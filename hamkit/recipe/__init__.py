@@ -4,6 +4,8 @@ Typical use::
 
     recipe = load_recipe("recipes/quickstart.yaml", overrides=["train.steps=10"])
     recipe.component("model", "featurizer").record.cls
+    for warning in recipe.warnings:      # e.g. a split without a test set
+        print(warning.as_warning())      # "warning: FILE:LINE: PATH: MESSAGE"
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from hamkit.recipe.compose import apply_override, read_recipe_document
 from hamkit.recipe.errors import Origin, RecipeError, RecipeIssue
 from hamkit.recipe.schema import RecipeSections
+from hamkit.recipe.semantics import recipe_warnings
 from hamkit.recipe.validate import ResolvedComponent, resolve_components, validate_sections
 from hamkit.recipe.yaml_source import LineMap, PathKey
 from hamkit.registry import Registry
@@ -30,12 +33,23 @@ class ResolvedRecipe:
         sections: Pass-1 result (sections with defaults).
         components: Pass-2 result, keyed by path in the recipe.
         lines: Origin of every value (file and line, or the ``--set`` that wrote it).
+
+    ``warnings`` lists what does not stop the recipe but makes its results misleading.
     """
 
     source: Path
     sections: RecipeSections
     components: dict[PathKey, ResolvedComponent]
     lines: LineMap
+
+    @property
+    def warnings(self) -> tuple[RecipeIssue, ...]:
+        """Problems that do not stop training (no test set, warmup longer than training, ...).
+
+        Each has an origin and dotted path; ``issue.as_warning()`` formats it as
+        ``warning: FILE:LINE: PATH: MESSAGE``.
+        """
+        return recipe_warnings(self.sections, self.lines)
 
     def component(self, *path: Any) -> ResolvedComponent | None:
         """The resolved component at ``path`` (e.g. ``"model", "featurizer"``), or None."""
@@ -93,4 +107,5 @@ __all__ = [
     "ResolvedComponent",
     "ResolvedRecipe",
     "load_recipe",
+    "recipe_warnings",
 ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from hamkit.recipe.errors import Origin, RecipeError, RecipeIssue
-from hamkit.recipe.yaml_source import LineMap, PathKey, dotted, read_yaml
+from hamkit.recipe.errors import OVERRIDE_PREFIX, Origin, RecipeError, RecipeIssue
+from hamkit.recipe.yaml_source import (
+    MAX_DEPTH, LineMap, PathKey, dotted, parse_yaml, read_yaml, too_deep_message,
+)
 
 EXTENDS_KEY = "extends"
+
+MAX_EXTENDS_CHAIN = 32
+"""Most recipes in one ``extends`` chain (a file extending a file extending ...)."""
 
 
 def _issue(origin: Origin, path: PathKey, message: str) -> RecipeError:
@@ -49,6 +52,9 @@ def read_recipe_document(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dic
     Raises:
         RecipeError: Missing files, cycles, or a document that is not a mapping.
     """
+    if len(_chain) >= MAX_EXTENDS_CHAIN:
+        raise _issue(Origin(str(path)), (EXTENDS_KEY,),
+                     f"more than {MAX_EXTENDS_CHAIN} recipes in one extends chain")
     data, lines = read_yaml(path)
     if data is None:
         data, lines = {}, {(): Origin(str(path), 1)}
@@ -70,11 +76,20 @@ def read_recipe_document(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dic
         if parent_path.resolve() in (*_chain, resolved):
             raise _issue(extends_origin, (EXTENDS_KEY,), f"'{parent}' extends itself (cycle)")
         if not parent_path.is_file():
-            raise _issue(extends_origin, (EXTENDS_KEY,), f"extended recipe '{parent_path}' not found")
+            raise _issue(extends_origin, (EXTENDS_KEY,), _not_a_recipe_file(parent_path))
         parent_data, parent_lines = read_recipe_document(parent_path, (*_chain, resolved))
         merged, merged_lines = merge(merged, merged_lines, parent_data, parent_lines)
     own_lines = {key: origin for key, origin in lines.items() if key[:1] != (EXTENDS_KEY,)}
     return merge(merged, merged_lines, data, own_lines)
+
+
+def _not_a_recipe_file(path: Path) -> str:
+    """Why an ``extends`` target that is not a regular file cannot be read."""
+    if path.is_dir():
+        return f"extended recipe '{path}' is a directory, not a recipe file"
+    if path.exists():
+        return f"extended recipe '{path}' is not a regular file"
+    return f"extended recipe '{path}' not found"
 
 
 def _index(container: Any, part: str) -> Any:
@@ -86,24 +101,45 @@ def _index(container: Any, part: str) -> Any:
     return part
 
 
+def override_origin(assignment: str) -> Origin:
+    """The origin of every value written by ``--set assignment``."""
+    return Origin(f"{OVERRIDE_PREFIX}{assignment}")
+
+
+def _parse_override_value(value_text: str, origin: Origin, parts: list[str]) -> tuple[Any, LineMap]:
+    """The YAML value of an override and its locations (relative to the value).
+
+    Raises:
+        RecipeError: Invalid YAML, duplicate keys, or nesting too deep (counting the path).
+    """
+    if len(parts) > MAX_DEPTH:
+        raise _issue(origin, (), f"the path has {len(parts)} parts: {too_deep_message()}")
+    if not value_text.strip():
+        return None, {(): origin}
+    try:
+        return parse_yaml(value_text, origin.source, depth_offset=len(parts))
+    except RecipeError as error:
+        issue = error.issues[0]
+        where = f" at {issue.path}" if issue.path else ""
+        raise _issue(origin, tuple(parts), f"the value{where}: {issue.message}") from None
+
+
 def apply_override(data: dict, lines: LineMap, assignment: str) -> None:
     """Apply one ``--set path.to.key=value`` in place; the value is parsed as YAML.
 
     List items are addressed by index (``loss.0.weight=0.5``); missing mapping
     keys are created (validation will reject unknown ones with a suggestion).
+    Every location the override writes or creates gets the override as its origin.
 
     Raises:
-        RecipeError: Malformed assignment, or a path through a non-container.
+        RecipeError: Malformed assignment, invalid value, or a path through a non-container.
     """
-    origin = Origin(f"--set {assignment}")
+    origin = override_origin(assignment)
     key_text, sep, value_text = assignment.partition("=")
     parts = [part.strip() for part in key_text.split(".")]
     if not sep or not all(parts):
         raise _issue(origin, (), "expected --set path.to.key=value, e.g. --set train.lr=1e-3")
-    try:
-        value = yaml.safe_load(value_text) if value_text.strip() else None
-    except yaml.YAMLError as error:
-        raise _issue(origin, tuple(parts), f"the value is not valid YAML: {error}") from None
+    value, value_lines = _parse_override_value(value_text, origin, parts)
     container: Any = data
     path: PathKey = ()
     for part in parts[:-1]:
@@ -115,6 +151,7 @@ def apply_override(data: dict, lines: LineMap, assignment: str) -> None:
             raise _issue(origin, path, f"cannot set '{part}' inside a {type(container).__name__}")
         if isinstance(container, dict) and key not in container:
             container[key] = {}
+            lines[(*path, key)] = origin
         container = container[key]
         path = (*path, key)
     if not isinstance(container, (dict, list)):
@@ -127,4 +164,4 @@ def apply_override(data: dict, lines: LineMap, assignment: str) -> None:
     path = (*path, last)
     for key in [k for k in lines if k[: len(path)] == path]:
         del lines[key]
-    lines[path] = origin
+    lines.update({(*path, *key): origin for key in value_lines})

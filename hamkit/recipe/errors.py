@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 from hamkit.errors import HamkitError
 
+OVERRIDE_PREFIX = "--set "
+"""How the origin of a command-line override starts: ``--set train.lr=1e-3``."""
+
+MAX_OVERRIDE_SHOWN = 80
+"""Longer ``--set`` texts are shortened in messages (the origin keeps the whole text)."""
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -19,8 +25,16 @@ class Origin:
     source: str
     line: int | None = None
 
+    @property
+    def is_override(self) -> bool:
+        """Whether the value came from a ``--set`` on the command line."""
+        return self.source.startswith(OVERRIDE_PREFIX)
+
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}" if self.line is not None else self.source
+        source = self.source
+        if self.is_override and len(source) > MAX_OVERRIDE_SHOWN:
+            source = source[: MAX_OVERRIDE_SHOWN - 3] + "..."
+        return f"{source}:{self.line}" if self.line is not None else source
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,10 @@ class RecipeIssue:
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{self.origin}: {where}{self.message}"
+
+    def as_warning(self) -> str:
+        """``warning: FILE:LINE: PATH: MESSAGE``, as the command line prints warnings."""
+        return f"warning: {self}"
 
 
 class RecipeError(HamkitError):

@@ -12,9 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hamkit.recipe.bounds import BatchCount, Probability, Seed, StepCount
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ComponentEntry(BaseModel):
@@ -32,6 +34,8 @@ class ComponentEntry(BaseModel):
 class LossTerm(ComponentEntry):
     """One weighted term of the loss."""
 
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
     weight: float = Field(1.0, ge=0.0, description="Multiplier of this term in the total loss.")
 
 
@@ -44,7 +48,7 @@ class SplitSection(_Section):
     train: float = Field(0.8, gt=0.0, le=1.0, description="Fraction of structures for training.")
     val: float = Field(0.1, ge=0.0, lt=1.0, description="Fraction for validation.")
     test: float = Field(0.1, ge=0.0, lt=1.0, description="Fraction for testing.")
-    seed: int = Field(0, description="Seed of the random split.")
+    seed: Seed = Field(0, description="Seed of the random split.")
     index_file: Path | None = Field(
         None, description="JSON file with 'train', 'val', 'test' index lists (kind: index_file)."
     )
@@ -94,42 +98,46 @@ class ModelSection(_Section):
 class TrainSection(_Section):
     """Training budget and numerics."""
 
-    steps: int = Field(gt=0, description="Optimizer steps.")
-    batch_size: int = Field(gt=0, description="Structures per batch.")
+    steps: StepCount = Field(gt=0, description="Optimizer steps.")
+    batch_size: BatchCount = Field(gt=0, description="Structures per batch.")
     lr: float = Field(gt=0.0, description="Peak learning rate.")
-    seed: int = Field(0, description="Seed of initialization and data order.")
+    seed: Seed = Field(0, description="Seed of initialization and data order.")
     dtype: Literal["float32", "float64"] = Field("float32", description="Parameter dtype.")
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto picks cuda when available, else cpu."
     )
-    checkpoint_every: int = Field(
+    checkpoint_every: StepCount = Field(
         0, ge=0, description="Write a checkpoint every N steps (0: only at the end)."
     )
-    eval_every: int = Field(0, ge=0, description="Validate every N steps (0: only at the end).")
+    eval_every: StepCount = Field(0, ge=0, description="Validate every N steps (0: only at the end).")
     optimizer: Literal["adamw", "adam"] = Field("adamw", description="Optimizer.")
-    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas (QHNet: 0.99, 0.999).")
+    betas: tuple[Probability, Probability] = Field(
+        (0.9, 0.999), description="Adam betas, each in [0, 1) (QHNet: 0.99, 0.999)."
+    )
     weight_decay: float = Field(0.0, ge=0.0, description="Decoupled weight decay (adamw).")
     schedule: Literal["constant", "linear", "cosine", "plateau"] = Field(
         "cosine", description="Learning-rate decay after warmup; plateau halves on stalled validation."
     )
-    warmup_steps: int = Field(0, ge=0, description="Linear warmup from 0 to lr.")
+    warmup_steps: StepCount = Field(0, ge=0, description="Linear warmup from 0 to lr.")
     min_lr_ratio: float = Field(0.0, ge=0.0, le=1.0, description="Final lr / peak lr (linear, cosine).")
     plateau_factor: float = Field(0.5, gt=0.0, lt=1.0, description="lr multiplier when validation stalls.")
-    plateau_patience: int = Field(2, ge=0, description="Validations without improvement before lowering lr.")
+    plateau_patience: StepCount = Field(
+        2, ge=0, description="Validations without improvement before lowering lr."
+    )
     clip_grad_norm: float | None = Field(10.0, gt=0.0, description="Gradient norm clip (null: off).")
     ema_decay: float | None = Field(
         None, gt=0.0, lt=1.0, description="EMA of the weights used for evaluation (QHNet: 0.99; null: off)."
     )
-    accumulate: int = Field(1, ge=1, description="Batches per optimizer step (gradient accumulation).")
-    early_stopping: int | None = Field(
+    accumulate: BatchCount = Field(1, ge=1, description="Batches per optimizer step (gradient accumulation).")
+    early_stopping: StepCount | None = Field(
         None, ge=1, description="Stop after N validations without improvement (null: never)."
     )
-    max_bad_steps: int = Field(
+    max_bad_steps: StepCount = Field(
         5, ge=1, description="Consecutive non-finite losses/gradients tolerated before stopping."
     )
-    log_every: int = Field(10, ge=1, description="Write a metrics line every N steps.")
+    log_every: StepCount = Field(10, ge=1, description="Write a metrics line every N steps.")
     num_workers: int = Field(
-        0, ge=0,
+        0, ge=0, le=1024,
         description="0: build every graph once and keep it in memory; N > 0: N DataLoader worker "
         "processes build training graphs on the fly (large data; pinned memory on GPU).",
     )

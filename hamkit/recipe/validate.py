@@ -2,7 +2,9 @@
 
 Pass 1 checks the recipe's sections (:mod:`hamkit.recipe.schema`). Pass 2 looks
 up each component entry in the registry and validates its options against that
-component's own Config, unknown options forbidden.
+component's own Config, unknown options forbidden. Both passes also reject what
+pydantic would silently coerce or accept (:mod:`hamkit.recipe.semantics`): booleans
+for numbers, ``.inf``/``.nan``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hamkit.components import ComponentConfig
-from hamkit.recipe.errors import Origin, RecipeError, RecipeIssue
+from hamkit.recipe.errors import RecipeError, RecipeIssue
 from hamkit.recipe.schema import COMPONENT_KIND_OF_PATH, ComponentEntry, RecipeSections
+from hamkit.recipe.semantics import bool_issues, merge_issues, nonfinite_issues, origin_of, written_elsewhere
 from hamkit.recipe.yaml_source import LineMap, PathKey, dotted
 from hamkit.registry import ComponentRecord, Registry, UnknownComponentError
 from hamkit.suggest import did_you_mean
+
+__all__ = ["ResolvedComponent", "issues_from_validation", "origin_of", "resolve_components",
+           "validate_sections"]
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,6 @@ class ResolvedComponent:
         if self.weight is not None:
             head["weight"] = self.weight
         return {**head, **self.config.model_dump(mode="json")}
-
-
-def origin_of(lines: LineMap, path: PathKey) -> Origin:
-    """The origin of ``path`` or of its closest written ancestor."""
-    for cut in range(len(path), -1, -1):
-        if path[:cut] in lines:
-            return lines[path[:cut]]
-    return Origin("<recipe>")
 
 
 def _describe_input(value: Any) -> str:
@@ -84,9 +82,21 @@ def issues_from_validation(
         elif item["type"] == "missing":
             message = "required but missing"
         else:
-            message = f"{item['msg']} (got {_describe_input(item.get('input'))})"
+            text = item["msg"].removeprefix("Value error, ")
+            message = f"{text} (got {_describe_input(item.get('input'))})"
+        message += _written_elsewhere_note(lines, path)
         issues.append(RecipeIssue(origin_of(lines, path), dotted(path), message))
     return issues
+
+
+def _written_elsewhere_note(lines: LineMap, path: PathKey) -> str:
+    """`` (with values from ...)`` when parts of ``path`` were written elsewhere.
+
+    A check of a whole section (``train + val + test exceeds 1``) points at the section's
+    line; this also names the ``--set`` overrides (or other files) that changed its values.
+    """
+    others = written_elsewhere(lines, path)
+    return f" (with values from {', '.join(str(origin) for origin in others)})" if others else ""
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
@@ -119,10 +129,15 @@ def validate_sections(data: dict, lines: LineMap) -> RecipeSections:
     Raises:
         RecipeError: Every structural problem at once.
     """
+    issues = nonfinite_issues(data, lines) + bool_issues(RecipeSections, data, lines, ())
     try:
-        return RecipeSections.model_validate(data)
+        sections = RecipeSections.model_validate(data)
     except ValidationError as error:
-        raise RecipeError(issues_from_validation(error, RecipeSections, lines, ())) from None
+        found = issues_from_validation(error, RecipeSections, lines, ())
+        raise RecipeError(merge_issues(issues, found)) from None
+    if issues:
+        raise RecipeError(issues)
+    return sections
 
 
 def _resolve_entry(
@@ -133,15 +148,17 @@ def _resolve_entry(
         record = registry.get(kind, entry.name)
     except UnknownComponentError as error:
         return [RecipeIssue(origin_of(lines, (*path, "name")), dotted((*path, "name")), str(error))]
+    options = entry.options()
+    issues = bool_issues(record.config_class, options, lines, path)
     try:
-        config = record.config_class.model_validate(entry.options())
+        config = record.config_class.model_validate(options)
     except ValidationError as error:
-        return [
-            RecipeIssue(issue.origin, issue.path, f"{issue.message} [{kind} '{entry.name}']")
-            for issue in issues_from_validation(
-                error, record.config_class, lines, path, tuple(type(entry).model_fields)
-            )
-        ]
+        issues = merge_issues(issues, issues_from_validation(
+            error, record.config_class, lines, path, tuple(type(entry).model_fields)
+        ))
+    if issues:
+        return [RecipeIssue(issue.origin, issue.path, f"{issue.message} [{kind} '{entry.name}']")
+                for issue in issues]
     return ResolvedComponent(path, record, config, weight)
 
 

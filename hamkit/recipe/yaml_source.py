@@ -32,6 +32,48 @@ def _error(source: str, line: int | None, path: PathKey, message: str) -> Recipe
 MAX_VALUES = 100_000
 """Refuse documents whose aliases expand to more values than this ("billion laughs")."""
 
+MAX_DEPTH = 64
+"""Refuse mappings/lists nested deeper than this (a recipe needs about 5 levels); deeper
+documents would exhaust Python's recursion limit in the YAML composer and beyond."""
+
+MAX_BYTES = 4 * 1024 * 1024
+"""Refuse recipe/YAML files larger than this (recipes are a few kB)."""
+
+
+def too_deep_message() -> str:
+    """The message for data nested deeper than :data:`MAX_DEPTH` levels."""
+    return (
+        f"nested deeper than {MAX_DEPTH} levels of mappings/lists (a recipe needs about 5); "
+        "is a bracket unclosed, or was the file generated wrongly?"
+    )
+
+
+class _TooDeep(Exception):
+    """Raised by the composer at the first collection deeper than its limit."""
+
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        super().__init__("too deep")
+        self.mark = mark
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader whose (recursive) composer stops at ``max_depth`` collections."""
+
+    def __init__(self, stream: str, max_depth: int) -> None:
+        super().__init__(stream)
+        self._max_depth = max_depth
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        is_collection = self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent)
+        if is_collection and self._depth >= self._max_depth:
+            raise _TooDeep(self.peek_event().start_mark)
+        self._depth += is_collection
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= is_collection
+
 
 _PLAIN_TAGS = {
     yaml.MappingNode: "tag:yaml.org,2002:map",
@@ -41,7 +83,7 @@ _PLAIN_TAGS = {
 
 def _walk(
     node: yaml.Node, source: str, path: PathKey, lines: LineMap,
-    parents: tuple[int, ...] = (), line: int | None = None,
+    parents: tuple[int, ...] = (), line: int | None = None, max_depth: int = MAX_DEPTH,
 ) -> Any:
     """Build plain data from a composed node tree, recording origins.
 
@@ -53,6 +95,9 @@ def _walk(
         raise _error(source, line, path, f"cannot read a value: tag '{node.tag}' is not allowed")
     if id(node) in parents:
         raise _error(source, line, path, "an alias refers to a mapping or list that contains it")
+    if plain_tag is not None and len(path) >= max_depth:
+        # Aliases can nest collections deeper than the composer saw.
+        raise _error(source, line, path[:max_depth], too_deep_message())
     if len(lines) >= MAX_VALUES:
         raise _error(source, line, path, f"more than {MAX_VALUES} values (aliases expanding?)")
     lines[path] = Origin(source, line)
@@ -67,10 +112,11 @@ def _walk(
                 raise _error(source, key_node.start_mark.line + 1, (*path, key),
                              f"key '{key}' appears twice in the same mapping")
             result[key] = _walk(value_node, source, (*path, key), lines, parents,
-                                key_node.start_mark.line + 1)
+                                key_node.start_mark.line + 1, max_depth)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, source, (*path, index), lines, parents) for index, item in enumerate(node.value)]
+        return [_walk(item, source, (*path, index), lines, parents, None, max_depth)
+                for index, item in enumerate(node.value)]
     return _scalar(node, source, path)
 
 
@@ -87,22 +133,40 @@ def _scalar(node: yaml.Node, source: str, path: PathKey) -> Any:
         loader.dispose()
 
 
-def parse_yaml(text: str, source: str) -> tuple[Any, LineMap]:
+def _compose(text: str, max_depth: int) -> yaml.Node | None:
+    """The node tree of one document, refusing nesting deeper than ``max_depth``."""
+    loader = _DepthLimitedLoader(text, max_depth)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, source: str, depth_offset: int = 0) -> tuple[Any, LineMap]:
     """Parse one YAML document safely.
 
     Args:
         text: The YAML text.
         source: Its file name (for messages).
+        depth_offset: Levels above the document's root (a ``--set`` value's path length):
+            the document may nest ``MAX_DEPTH - depth_offset`` levels.
 
     Returns:
         The data (None for an empty document) and the origin of every location.
 
     Raises:
         RecipeError: Invalid YAML, several documents, anchors/tags that do not
-            construct, or duplicate keys; with file and line.
+            construct, duplicate keys, or nesting deeper than :data:`MAX_DEPTH`; with file
+            and line.
     """
+    max_depth = max(MAX_DEPTH - depth_offset, 0)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text, max_depth)
+    except _TooDeep as error:
+        line = error.mark.line + 1 if error.mark is not None else None
+        raise _error(source, line, (), too_deep_message()) from None
+    except RecursionError:
+        raise _error(source, None, (), too_deep_message()) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -113,7 +177,35 @@ def parse_yaml(text: str, source: str) -> tuple[Any, LineMap]:
     if node is None:
         return None, {(): Origin(source, 1)}
     lines: LineMap = {}
-    return _walk(node, source, (), lines), lines
+    return _walk(node, source, (), lines, max_depth=max_depth), lines
+
+
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a regular file of at most :data:`MAX_BYTES` bytes.
+
+    Raises:
+        RecipeError: Missing, a directory or device, too large, unreadable, or not UTF-8 text.
+    """
+    source = str(path)
+    if not path.exists():
+        raise _error(source, None, (), "file not found")
+    if path.is_dir():
+        raise _error(source, None, (), "is a directory; give a recipe file (.yaml)")
+    if not path.is_file():
+        raise _error(source, None, (), "is not a regular file; give a recipe file (.yaml)")
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise _error(source, None, (), f"cannot read the file: {error.strerror or error}") from None
+    if len(raw) > MAX_BYTES:
+        raise _error(source, None, (), f"larger than {MAX_BYTES // (1024 * 1024)} MiB: not a recipe")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise _error(source, line, (), f"not UTF-8 text (byte 0x{raw[error.start]:02x} at offset "
+                     f"{error.start}): is this a binary file? Recipes are YAML text") from None
 
 
 def read_yaml(path: Path) -> tuple[Any, LineMap]:
@@ -122,10 +214,4 @@ def read_yaml(path: Path) -> tuple[Any, LineMap]:
     Raises:
         RecipeError: The file is missing, unreadable, not UTF-8, or invalid.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _error(str(path), None, (), "file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise _error(str(path), None, (), f"cannot read the file: {error}") from None
-    return parse_yaml(text, str(path))
+    return parse_yaml(_read_text(path), str(path))

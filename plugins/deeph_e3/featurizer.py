@@ -47,6 +47,7 @@ from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
 from hamkit.errors import HamkitError
 from hamkit.physics.frames import to_e3nn_frame
+from hamkit.recipe.bounds import LayerCount, Width, check_irreps_bounds
 from hamkit_plugins.deeph_e3.blocks import (
     DeepHE3Block,
     DeepHE3Geometry,
@@ -84,12 +85,12 @@ class DeepHE3Config(ComponentConfig):
         "degree >= 1, as DeepH-E3 keeps both parities, so that unnatural sub-block irreps (p-p 1e, "
         "p-d 2o, d-d 1e/3e) exist. False: use the irreps exactly as given.",
     )
-    num_blocks: int = Field(3, ge=1, description="Number of (node update, edge update) blocks.")
+    num_blocks: LayerCount = Field(3, ge=1, description="Number of (node update, edge update) blocks.")
     sh_lmax: int = Field(
         4, ge=0, le=MAX_DEGREE, description="Highest degree of the edge spherical harmonics."
     )
-    num_radial: int = Field(128, ge=1, description="Number of Gaussians of the radial basis.")
-    radial_hidden: int = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
+    num_radial: Width = Field(128, ge=1, description="Number of Gaussians of the radial basis.")
+    radial_hidden: Width = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
     cutoff: float = Field(
         7.2, gt=0,
         description="Radius (Angstrom) of message passing and of the radial basis; also the pair "
@@ -127,6 +128,7 @@ class DeepHE3Config(ComponentConfig):
     def _parse(cls, value: str | None, info) -> str | None:
         if value is not None:
             IrrepsSpec.parse(value, info.field_name)
+            check_irreps_bounds(value, info.field_name)
         return value
 
     @model_validator(mode="after")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hamkit.components import ComponentConfig
+from hamkit.recipe.bounds import Degree, LayerCount, Width, check_widths
 
 MAX_ATOMIC_NUMBER = 118
 MAX_WIGNER_L = 11
@@ -46,8 +47,8 @@ def mace_option_problems(
 class MACEConfig(ComponentConfig):
     """Options of the ``mace`` featurizer (distances in Angstrom)."""
 
-    channels: int = Field(32, ge=1, description="Channels per irrep of MACE's hidden features.")
-    lmax: int = Field(
+    channels: Width = Field(32, ge=1, description="Channels per irrep of MACE's hidden features.")
+    lmax: Degree = Field(
         2, ge=0, description="Highest degree of MACE's hidden irreps (correlation x max_ell >= lmax)."
     )
     symmetry: Literal["so3", "o3"] = Field(
@@ -56,19 +57,25 @@ class MACEConfig(ComponentConfig):
         "parity: ignore); 'o3': both parities at every degree, O(3)-equivariant (head parity: "
         "physical works); about twice the cost.",
     )
-    num_interactions: int = Field(2, ge=2, description="MACE interaction (message-passing) layers.")
+    num_interactions: LayerCount = Field(
+        2, ge=2, description="MACE interaction (message-passing) layers."
+    )
     correlation: int = Field(
         3, ge=1, le=3,
         description="MACE body order - 1 of the product basis; correlation x max_ell <= 11 "
         "(e3nn's wigner_3j table), e.g. correlation 2 with max_ell 4 or 5.",
     )
-    max_ell: int = Field(3, ge=1, description="Highest degree of MACE's edge spherical harmonics.")
+    max_ell: Degree = Field(3, ge=1, description="Highest degree of MACE's edge spherical harmonics.")
     cutoff: float = Field(5.0, gt=0, description="MACE message radius r_max (Angstrom).")
-    num_radial: int = Field(8, ge=1, description="Radial basis size (MACE's num_bessel and the pair basis).")
+    num_radial: Width = Field(
+        8, ge=1, description="Radial basis size (MACE's num_bessel and the pair basis)."
+    )
     radial_type: Literal["bessel", "gaussian", "chebyshev"] = Field(
         "bessel", description="MACE's radial basis family."
     )
-    num_polynomial_cutoff: int = Field(5, ge=1, description="Exponent of MACE's polynomial cutoff envelope.")
+    num_polynomial_cutoff: int = Field(
+        5, ge=1, le=64, description="Exponent of MACE's polynomial cutoff envelope."
+    )
     radial_mlp: list[int] = Field(
         [64, 64, 64], min_length=1, description="Hidden widths of MACE's radial MLPs."
     )
@@ -85,21 +92,23 @@ class MACEConfig(ComponentConfig):
         description="'rms': divide each irreps entry of MACE's features by its RMS over channels "
         "(equivariant, puts them on a unit scale) before the output layers; 'none': raw.",
     )
-    out_lmax: int | None = Field(
+    out_lmax: Degree | None = Field(
         None, ge=0,
         description="Highest degree of the output node/pair irreps. None: max(lmax, 2 x the "
         "basis' highest shell degree), so every sub-block irrep exists (4 for def2-SVP).",
     )
-    out_channels: int | None = Field(
+    out_channels: Width | None = Field(
         None, ge=1, description="Channels per irrep of the output features (None: channels)."
     )
-    bottleneck: int = Field(
+    bottleneck: Width = Field(
         16, ge=1, description="Channels per irrep inside the self/pair tensor products."
     )
-    pair_sh_lmax: int | None = Field(
+    pair_sh_lmax: Degree | None = Field(
         None, ge=0, description="Highest degree of the pair spherical harmonics (None: max_ell)."
     )
-    pair_hidden: int = Field(64, ge=1, description="Width of the MLP making per-pair tensor-product weights.")
+    pair_hidden: Width = Field(
+        64, ge=1, description="Width of the MLP making per-pair tensor-product weights."
+    )
     pair_cutoff: float | None = Field(
         None, gt=0,
         description="Pair range (Angstrom), the graph's pair cutoff: the pair radial basis spans it "
@@ -107,10 +116,13 @@ class MACEConfig(ComponentConfig):
         "molecules); the basis spans cutoff and farther pairs get distance-independent weights.",
     )
 
+    @field_validator("radial_mlp")
+    @classmethod
+    def _radial_widths(cls, widths: list[int]) -> list[int]:
+        return check_widths(widths, "radial_mlp")
+
     @model_validator(mode="after")
     def _check_mace(self) -> "MACEConfig":
-        if any(width < 1 for width in self.radial_mlp):
-            raise ValueError(f"radial_mlp widths must be >= 1, got {self.radial_mlp}")
         problems = mace_option_problems(self.lmax, self.max_ell, self.correlation, self.num_interactions)
         if problems:
             raise ValueError("; ".join(problems))

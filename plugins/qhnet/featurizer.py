@@ -38,6 +38,7 @@ from hamkit.components.featurizer import InductionPoint
 from hamkit.components.features import EquivariantFeatures
 from hamkit.errors import HamkitError
 from hamkit.physics.frames import to_e3nn_frame
+from hamkit.recipe.bounds import Degree, LayerCount, Width
 from hamkit_plugins.qhnet.irreps_util import even_irreps, spherical_harmonics_by_degree
 from hamkit_plugins.qhnet.layers import (
     ConvLayer,
@@ -55,21 +56,21 @@ MAX_ATOMIC_NUMBER = 118
 class QHNetConfig(ComponentConfig):
     """Options of the ``qhnet`` featurizer (distances in Angstrom)."""
 
-    hidden: int = Field(128, ge=1, description="Channels per degree of the node/pair irreps.")
-    sh_lmax: int = Field(4, ge=0, description="Highest degree of the edge spherical harmonics.")
-    lmax: int | None = Field(
+    hidden: Width = Field(128, ge=1, description="Channels per degree of the node/pair irreps.")
+    sh_lmax: Degree = Field(4, ge=0, description="Highest degree of the edge spherical harmonics.")
+    lmax: Degree | None = Field(
         None, ge=0,
         description="Highest degree of node/pair irreps. None: max(sh_lmax, 2 x the basis' "
         "highest shell degree), so that every sub-block irrep is available (4 for def2-SVP).",
     )
-    num_layers: int = Field(5, ge=1, description="Number of message-passing blocks.")
+    num_layers: LayerCount = Field(5, ge=1, description="Number of message-passing blocks.")
     pair_start_layer: int = Field(
         3, ge=1, description="First block (1-based) that adds self and pair features."
     )
-    bottleneck: int = Field(32, ge=1, description="Channels per degree inside self/pair tensor products.")
-    num_radial: int = Field(32, ge=1, description="Size of the radial basis.")
+    bottleneck: Width = Field(32, ge=1, description="Channels per degree inside self/pair tensor products.")
+    num_radial: Width = Field(32, ge=1, description="Size of the radial basis.")
     radial_basis: Literal["gaussian", "bessel"] = Field("gaussian", description="Radial basis family.")
-    radial_hidden: int = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
+    radial_hidden: Width = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
     cutoff: float = Field(
         8.0, gt=0, description="Message-passing radius (Angstrom; QHNet's 15 Bohr ~ 7.9 A)."
     )

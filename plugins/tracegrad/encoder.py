@@ -10,6 +10,7 @@ from torch import nn
 
 from hamkit.components import BuildContext, ComponentConfig, InvariantEncoder
 from hamkit.errors import HamkitError
+from hamkit.recipe.bounds import Width, check_irreps_bounds, check_widths
 from hamkit_plugins.tracegrad.bilinear import GramContraction
 from hamkit_plugins.tracegrad.layout import irrep_groups, parse_irreps, resolve_irreps, torch_dtype
 
@@ -22,7 +23,7 @@ class TraceMLPConfig(ComponentConfig):
         description="e3nn irreps of the input features (e.g. '32x0e+16x1o+8x2e'); "
         "default: the irreps declared upstream (context.declared['irreps']).",
     )
-    num_scalars: int = Field(
+    num_scalars: Width = Field(
         256, ge=1, description="K, invariants from the bilinear contraction f(x)f (paper: 1024)."
     )
     hidden: list[int] = Field(
@@ -30,14 +31,14 @@ class TraceMLPConfig(ComponentConfig):
         min_length=1,
         description="Widths of the MLP layers (Linear, LayerNorm, SiLU); z has width hidden[-1].",
     )
-    project_channels: int | None = Field(
+    project_channels: Width | None = Field(
         None,
         ge=1,
         description="If set, mix each (l, parity) group down to this many channels before "
         "the Gram contraction (low-rank, cheaper for very wide features); None = exact "
         "full bilinear contraction.",
     )
-    num_traces: int | None = Field(
+    num_traces: Width | None = Field(
         None,
         ge=1,
         description="Trace labels per item; if set, a decoder MLP maps z to predicted traces. "
@@ -48,9 +49,12 @@ class TraceMLPConfig(ComponentConfig):
     @field_validator("hidden")
     @classmethod
     def _positive_widths(cls, widths: list[int]) -> list[int]:
-        if any(width < 1 for width in widths):
-            raise ValueError("every hidden width must be >= 1")
-        return widths
+        return check_widths(widths, "hidden")
+
+    @field_validator("irreps_in")
+    @classmethod
+    def _irreps_bounds(cls, irreps: str | None) -> str | None:
+        return irreps if irreps is None else check_irreps_bounds(irreps, "irreps_in")
 
 
 def mlp_layers(widths: list[int]) -> nn.Sequential:

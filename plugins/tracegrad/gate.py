@@ -12,6 +12,7 @@ from torch import nn
 from hamkit.components import BuildContext, ComponentConfig, Inducer
 from hamkit.components.inducer import InvariantFunction
 from hamkit.errors import HamkitError
+from hamkit.recipe.bounds import check_irreps_bounds, check_widths
 from hamkit_plugins.tracegrad.combine import ResidualScale
 from hamkit_plugins.tracegrad.encoder import mlp_layers
 from hamkit_plugins.tracegrad.layout import irrep_groups, parse_irreps, resolve_irreps, torch_dtype
@@ -37,9 +38,12 @@ class GateConfig(ComponentConfig):
     @field_validator("hidden")
     @classmethod
     def _positive_widths(cls, widths: list[int]) -> list[int]:
-        if any(width < 1 for width in widths):
-            raise ValueError("every hidden width must be >= 1")
-        return widths
+        return check_widths(widths, "hidden")
+
+    @field_validator("irreps_in")
+    @classmethod
+    def _irreps_bounds(cls, irreps: str | None) -> str | None:
+        return irreps if irreps is None else check_irreps_bounds(irreps, "irreps_in")
 
 
 class GateInducer(Inducer):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hamkit.components import BuildContext, ComponentConfig, Inducer
 from hamkit.components.inducer import InvariantFunction
 from hamkit.errors import HamkitError
+from hamkit.recipe.bounds import check_irreps_bounds
 from hamkit_plugins.tracegrad.combine import CombineRule, NormScaled, ResidualScale
 from hamkit_plugins.tracegrad.layout import (
     DECLARED_IRREPS_KEY,
@@ -40,6 +41,11 @@ class GradientConfig(ComponentConfig):
     learnable_scale: bool = Field(
         True, description="Train the 'residual' multiplier a (else it stays at init_scale)."
     )
+
+    @field_validator("irreps_in")
+    @classmethod
+    def _irreps_bounds(cls, irreps: str | None) -> str | None:
+        return irreps if irreps is None else check_irreps_bounds(irreps, "irreps_in")
 
 
 class GradientInducer(Inducer):
