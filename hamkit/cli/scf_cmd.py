@@ -15,10 +15,13 @@ from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.model_options import (
-    MANY_STRUCTURES, add_model_argument, describe_model, load_model, print_json, stderr_tracker,
+    MANY_STRUCTURES, add_model_argument, describe_model, load_model, positive_float, positive_int, print_json,
+    stderr_tracker,
 )
 from hamkit.data.structure_files import NamedStructure, read_structure_files
-from hamkit.engine.inference import predict_matrices
+from hamkit.data.geometry_checks import check_overlap
+from hamkit.engine.inference import predict_matrices, size_warnings
+from hamkit.engine.prepare import report_warnings
 from hamkit.engine.pyscf_bridge import model_molecule, same_basis_name
 from hamkit.engine.restore import TrainedModel
 from hamkit.errors import HamkitError
@@ -53,8 +56,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="Basis set; must be the model's (default: the model's).")
     parser.add_argument("--charge", type=int, default=None,
                         help="Total charge of every molecule (default: the frame's 'charge' entry, else 0).")
-    parser.add_argument("--conv-tol", type=float, default=1e-9, help="SCF energy threshold, Hartree.")
-    parser.add_argument("--max-cycle", type=int, default=100, help="Cycle limit of each SCF run.")
+    parser.add_argument("--conv-tol", type=positive_float, default=1e-9, help="SCF energy threshold, Hartree.")
+    parser.add_argument("--max-cycle", type=positive_int, default=100, help="Cycle limit of each SCF run.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
@@ -74,11 +77,18 @@ def compare_cycles(trained: TrainedModel, structures: list[NamedStructure], xc: 
                    max_cycle: int, batch_size: int | None = None, track=None) -> list[SCFRow]:
     """SCF cycles from the predicted H and from 'minao' for each molecule.
 
+    Every molecule is checked before any prediction runs; molecules far larger than the
+    training set get a size warning on stderr.
+
     Raises:
-        HamkitError: An element outside the basis, or an open-shell molecule.
+        HamkitError: An element outside the basis, an open-shell molecule, or a singular
+            or indefinite overlap matrix S.
     """
     graphs = [trained.graph(item.structure, item.name) for item in structures]
     molecules = [model_molecule(item.structure, trained.basis, closed_shell=True) for item in structures]
+    for item, mol in zip(structures, molecules):
+        check_overlap(mol.intor("int1e_ovlp"), item.name)
+    report_warnings(size_warnings(trained, structures, graphs))
     predicted = predict_matrices(trained, graphs, batch_size=batch_size)
     pairs = list(zip(structures, molecules, predicted))
     rows = []

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from hamkit.data.geometry_checks import check_geometry
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
 
@@ -145,7 +146,8 @@ def xyz_jobs(path: str | Path, count: int | None = None) -> list[Job]:
         count: Use only the first ``count`` frames.
 
     Raises:
-        HamkitError: Missing or unreadable file, or no frames.
+        HamkitError: Missing or unreadable file, no frames, or a frame with an unusable
+            geometry (non-finite coordinates, atoms on top of each other, a degenerate cell).
     """
     path = Path(path)
     if not path.is_file():
@@ -161,6 +163,8 @@ def xyz_jobs(path: str | Path, count: int | None = None) -> list[Job]:
     jobs = []
     for i, atoms in enumerate(frames):
         periodic = bool(atoms.pbc.any())
+        check_geometry(atoms.numbers, atoms.positions, f"{path}[{i}]",  # before any SCF is spent on it
+                       np.asarray(atoms.cell.array) if periodic else None, tuple(bool(f) for f in atoms.pbc))
         structure = Structure(atoms.numbers, atoms.positions, int(atoms.info.get("charge", 0)),
                               cell=np.asarray(atoms.cell.array) if periodic else None,
                               pbc=tuple(bool(flag) for flag in atoms.pbc) if periodic else (False, False, False))

@@ -2,7 +2,9 @@
 
 Every frame of every file becomes one structure, in input order (files as given, frames
 in file order). Positions are ASE's, Angstrom. Periodic frames keep their cell and pbc
-when the caller accepts them (``allow_periodic``), and are refused otherwise.
+when the caller accepts them (``allow_periodic``), and are refused otherwise. Every frame
+passes :func:`hamkit.data.geometry_checks.check_geometry` (finite coordinates, real
+elements, no atoms on top of each other, a cell that spans space) before any model work.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hamkit.data.geometry_checks import check_geometry
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
 
@@ -47,7 +50,8 @@ def read_structure_files(
         The structures in input order.
 
     Raises:
-        HamkitError: Missing or unreadable file, a file without frames, or a periodic frame.
+        HamkitError: Missing or unreadable file, a file without frames, a periodic frame
+            (unless allowed), or bad geometry (:func:`~hamkit.data.geometry_checks.check_geometry`).
     """
     import ase.io
 
@@ -73,6 +77,7 @@ def read_structure_files(
             if atoms.pbc.any() and not allow_periodic:
                 raise HamkitError(f"{name}: the structure is periodic (pbc={atoms.pbc.tolist()}); "
                                   f"{PERIODIC_MESSAGE}")
+            check_geometry(atoms.numbers, atoms.positions, name, atoms.cell.array, atoms.pbc)
             frame_charge = charge if charge is not None else int(atoms.info.get("charge", 0))
             periodic = bool(atoms.pbc.any())
             structures.append(NamedStructure(name, Structure(

@@ -18,12 +18,14 @@ from torch_geometric.data import Data
 
 from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.geometry_checks import check_overlap
 from hamkit.data.graph import graph_layout
 from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import Structure
 from hamkit.data.structure_files import NamedStructure
 from hamkit.engine.batches import collate
 from hamkit.engine.evaluation import evaluate_predictions
+from hamkit.engine.prepare import report_warnings
 from hamkit.engine.pyscf_bridge import canonical_overlap, model_molecule, same_basis_name
 from hamkit.engine.restore import TrainedModel
 from hamkit.errors import HamkitError
@@ -34,6 +36,28 @@ from hamkit.physics.periodic_metrics import PERIODIC_OVERLAP_THRESHOLD
 
 Item = TypeVar("Item")
 Tracker = Callable[[Sequence[Item], str], Iterable[Item]]
+Reporter = Callable[[Sequence[str]], None]
+
+LARGE_STRUCTURE_FACTOR = 4
+"""Structures with more than this many times the largest training structure's atoms get a
+size warning (:func:`size_warnings`)."""
+
+LARGE_STRUCTURE_ATOMS = 200
+"""Size warning threshold (atoms) for runs that did not record their training sizes."""
+
+PEAK_BYTES_PER_ELEMENT = 92.0
+"""Peak memory of a prediction per predicted H element, per byte of the model's dtype.
+
+Measured with the quick-start model (qhnet hidden 16, 3 layers, lmax 2; fully connected
+water clusters, one CPU core, whole ``predict_structures``): 364 B per element in float32
+(81 and 162 atoms: 157 MB for 0.42 M elements, 612 MB for 1.68 M), 730 B in float64."""
+
+SECONDS_PER_ELEMENT = 6e-6
+"""Forward-pass seconds per predicted H element, same measurement (4.2 us at 81 atoms,
+5.8 us at 162 atoms: it grows slowly with size)."""
+
+SECONDS_PER_ORBITAL_CUBED = 4e-10
+"""Seconds of the generalized eigensolve per orbital**3 (0.86 s for 1296 orbitals, one core)."""
 
 
 def _no_progress(items: Sequence[Item], description: str) -> Iterable[Item]:
@@ -133,13 +157,16 @@ def predict_real_space(trained: TrainedModel, structure: Structure, where: str =
 def predict_structures(
     trained: TrainedModel, structures: Sequence[NamedStructure], batch_size: int | None = None,
     track: Tracker = _no_progress, pyscf_settings: tuple[str, str | None] | None = None,
+    report: Reporter = report_warnings,
 ) -> list[Prediction]:
     """H from the model, S from PySCF and orbital energies of unlabelled structures.
 
-    Every structure is checked (elements, basis, charge) before any prediction runs.
-    Crystals get H(R) over the blocks within the model's cutoff, the exact S(R) at the
-    same translations (:func:`hamkit.data.pbc_overlap.real_space_overlap`) and their
-    bands at Gamma.
+    Every structure is checked (elements, basis, charge, a positive-definite S for
+    molecules) before any prediction runs; structures far larger than the training set
+    get a warning with the expected memory and time (:func:`size_warnings`). Crystals get
+    H(R) over the blocks within the model's cutoff, the exact S(R) at the same
+    translations (:func:`hamkit.data.pbc_overlap.real_space_overlap`) and their bands at
+    Gamma.
 
     Args:
         trained: The model.
@@ -147,13 +174,14 @@ def predict_structures(
         batch_size: Structures per forward pass (default: the training batch size).
         track: Progress wrapper.
         pyscf_settings: ``(basis_name, pseudo)`` of the PySCF cell for crystals' S(R).
+        report: Receives the size warnings (default: printed on stderr).
 
     Returns:
         One :class:`Prediction` per structure, in input order.
 
     Raises:
-        HamkitError: An element outside the model's basis, a basis PySCF cannot build, or
-            a crystal without ``pyscf_settings``.
+        HamkitError: An element outside the model's basis, a basis PySCF cannot build, a
+            singular or indefinite S of a molecule, or a crystal without ``pyscf_settings``.
     """
     featurizer = trained.model.featurizer
     if any(item.structure.is_periodic for item in structures) and not featurizer.supports_periodic:
@@ -165,16 +193,91 @@ def predict_structures(
     graphs = [trained.graph(item.structure, item.name) for item in structures]
     molecules = [None if item.structure.is_periodic else model_molecule(item.structure, trained.basis)
                  for item in structures]
+    overlaps = [None if mol is None else checked_overlap(mol, item, trained.basis)
+                for item, mol in zip(structures, molecules)]
+    report(size_warnings(trained, structures, graphs))
     hamiltonians = predict_matrices(trained, graphs, batch_size=batch_size, track=track)
     predictions = []
-    for item, mol, graph, hamiltonian in zip(structures, molecules, graphs, hamiltonians):
-        if mol is None:
+    for item, overlap, graph, hamiltonian in zip(structures, overlaps, graphs, hamiltonians):
+        if overlap is None:
             predictions.append(_crystal_prediction(trained, item, graph, hamiltonian, pyscf_settings))
             continue
-        overlap = canonical_overlap(mol, item.structure, trained.basis)
         energies, _ = solve_generalized_eigen(hamiltonian, overlap)
         predictions.append(Prediction(item.name, item.structure, hamiltonian, overlap, energies))
     return predictions
+
+
+def checked_overlap(mol: object, item: NamedStructure, basis: OrbitalBasis) -> np.ndarray:
+    """PySCF's S of a molecule (canonical order, (n, n)), refused when singular or indefinite.
+
+    Raises:
+        HamkitError: Naming the structure, S's smallest eigenvalue and the likely cause
+            (:func:`hamkit.data.geometry_checks.check_overlap`).
+    """
+    overlap = canonical_overlap(mol, item.structure, basis)
+    check_overlap(overlap, item.name)
+    return overlap
+
+
+def size_warnings(trained: TrainedModel, structures: Sequence[NamedStructure],
+                  graphs: Sequence[Data]) -> list[str]:
+    """Warnings for structures far larger than the model's training structures.
+
+    A structure is "far larger" with more than :data:`LARGE_STRUCTURE_FACTOR` times the
+    atoms of the largest training structure (``model_info.json``'s
+    ``largest_training_atoms``), or more than :data:`LARGE_STRUCTURE_ATOMS` atoms when the
+    run did not record it. The estimate counts the predicted H elements of the graph (every
+    pair block's n_i x n_j orbitals: about (number of orbitals)^2 for a fully connected
+    graph) and uses the factors measured with the quick-start model.
+
+    Args:
+        trained: The model.
+        structures: The structures, in order.
+        graphs: Their prediction graphs (same order).
+
+    Returns:
+        One message per large structure, naming it, its size and the estimate.
+    """
+    largest = trained.largest_training_atoms
+    limit = LARGE_STRUCTURE_FACTOR * largest if largest else LARGE_STRUCTURE_ATOMS
+    messages = []
+    for item, graph in zip(structures, graphs):
+        atoms = item.structure.n_atoms
+        if atoms <= limit:
+            continue
+        layout = graph_layout(graph, trained.basis)[0]
+        seen = (f"{atoms / largest:.0f}x the largest training structure ({largest} atoms)" if largest
+                else f"more than {LARGE_STRUCTURE_ATOMS} atoms; this run did not record its training sizes")
+        messages.append(
+            f"{item.name}: {atoms} atoms, {seen}: accuracy at this size is untested, and its "
+            f"{len(layout.pairs)} atom-pair blocks ({int(layout.offsets[-1])} H elements, "
+            f"{layout.n_orbitals} orbitals) need {_estimate(layout, trained.dtype)} "
+            "(estimated from the quick-start model; larger models and busy machines take more)")
+    return messages
+
+
+def _estimate(layout: PackedBlockLayout, dtype: torch.dtype) -> str:
+    """``"about 1.2 GB of memory and 40 s on one CPU core"`` for a prediction of ``layout``."""
+    elements = float(layout.offsets[-1])
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    memory = PEAK_BYTES_PER_ELEMENT * itemsize * elements
+    seconds = SECONDS_PER_ELEMENT * elements + SECONDS_PER_ORBITAL_CUBED * float(layout.n_orbitals) ** 3
+    return f"about {_bytes_text(memory)} of memory and {_seconds_text(seconds)} on one CPU core"
+
+
+def _bytes_text(value: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value / 1e3:.0f} kB"
+
+
+def _seconds_text(value: float) -> str:
+    if value >= 3600:
+        return f"{value / 3600:.1f} h"
+    if value >= 60:
+        return f"{value / 60:.0f} min"
+    return f"{value:.1f} s"
 
 
 def _crystal_prediction(

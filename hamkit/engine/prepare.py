@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from rich.console import Console
 from torch_geometric.data import Data
 
 from hamkit.components import BuildContext, Dataset
+from hamkit.data.geometry_checks import check_structure
 from hamkit.data.graph import labelled_graph
 from hamkit.engine.progress import track
-from hamkit.engine.splits import make_split
+from hamkit.engine.splits import make_split, split_size_problems
 from hamkit.errors import HamkitError
 from hamkit.model.baseline import mean_onsite_blocks
 from hamkit.recipe import ResolvedRecipe
@@ -25,10 +27,24 @@ class PreparedData:
     Attributes:
         dataset: The dataset component.
         splits: Index arrays for ``train``, ``val``, ``test``.
+        sizes: Atom count of every record, shape (n_records,).
+        warnings: Problems of the split that do not stop training (an empty test set,
+            a batch larger than the training set, ...), each naming the recipe; see
+            :func:`report_warnings`.
     """
 
     dataset: Dataset
     splits: dict[str, np.ndarray]
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def largest_training_atoms(self) -> int | None:
+        """Atoms of the largest training structure (None when sizes are unknown)."""
+        train = self.splits.get("train", np.zeros(0, dtype=np.int64))
+        if len(self.sizes) == 0 or len(train) == 0:
+            return None
+        return int(self.sizes[np.asarray(train, dtype=np.int64)].max())
 
 
 def open_dataset(recipe: ResolvedRecipe) -> Dataset:
@@ -37,11 +53,43 @@ def open_dataset(recipe: ResolvedRecipe) -> Dataset:
     return entry.record.cls.from_config(entry.config, BuildContext())
 
 
+def dataset_label(recipe: ResolvedRecipe) -> str:
+    """The recipe's dataset as messages name it: its ``path`` option, else its component name."""
+    entry = recipe.component("data", "dataset")
+    path = getattr(entry.config, "path", None)
+    return str(path) if path is not None else f"dataset '{entry.record.name}'"
+
+
 def prepare_data(recipe: ResolvedRecipe) -> PreparedData:
-    """Open the dataset and split it as the recipe says."""
+    """Open the dataset, check every record's geometry, and split it as the recipe says.
+
+    Returns:
+        The data, its split, and the split's warnings (not printed; see
+        :func:`report_warnings`).
+
+    Raises:
+        HamkitError: A record with bad geometry (naming the dataset file and record; see
+            :func:`hamkit.data.geometry_checks.check_geometry`), or a split without training
+            structures.
+    """
     dataset = open_dataset(recipe)
-    sizes = [record.structure.n_atoms for record in dataset]
-    return PreparedData(dataset, make_split(sizes, recipe.sections.data.split))
+    label = dataset_label(recipe)
+    sizes = []
+    for index, record in enumerate(dataset):
+        check_structure(record.structure, f"{label}: record {record.key or index!r} (index {index})")
+        sizes.append(record.structure.n_atoms)
+    splits = make_split(sizes, recipe.sections.data.split)
+    warnings = split_size_problems(splits, recipe.sections.train, str(recipe.source), len(sizes))
+    return PreparedData(dataset, splits, np.asarray(sizes, dtype=np.int64), warnings)
+
+
+def report_warnings(warnings: Sequence[str], console: Console | None = None) -> None:
+    """Print each warning as ``warning: ...`` (yellow, on stderr unless a console is given)."""
+    if not warnings:
+        return
+    console = console or Console(stderr=True, soft_wrap=True)
+    for warning in warnings:
+        console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
 
 
 def build_context(dataset: Dataset, dtype: str, train_indices: Sequence[int] | None = None) -> BuildContext:

@@ -57,6 +57,8 @@ class TrainedModel:
         checkpoint: The checkpoint file the weights came from.
         weights: ``"ema"`` or ``"model"``: which weights were loaded.
         step: Training step of the checkpoint (None when not recorded).
+        largest_training_atoms: Atoms of the largest training structure, from
+            ``model_info.json`` (None for runs that did not record it).
     """
 
     model: HamiltonianModel
@@ -70,6 +72,7 @@ class TrainedModel:
     checkpoint: Path
     weights: str
     step: int | None
+    largest_training_atoms: int | None = None
 
     @property
     def batch_size(self) -> int:
@@ -163,7 +166,17 @@ def _read_model_info(run_dir: Path) -> dict[str, Any]:
         raise HamkitError(f"{path}: unreadable model info ({type(error).__name__}: {error})") from None
     if dtype not in ("float32", "float64"):
         raise HamkitError(f"{path}: dtype {dtype!r} is not float32 or float64")
-    return {"basis": basis, "species": species, "dtype": dtype, "pair_cutoff": info.get("pair_cutoff")}
+    return {"basis": basis, "species": species, "dtype": dtype, "pair_cutoff": info.get("pair_cutoff"),
+            "largest_training_atoms": _optional_count(info.get("largest_training_atoms"), path)}
+
+
+def _optional_count(value: Any, path: Path) -> int | None:
+    """A positive atom count from model info, or None when absent (older runs)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise HamkitError(f"{path}: largest_training_atoms must be a positive integer, got {value!r}")
+    return value
 
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:
@@ -242,4 +255,5 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
         model=model, recipe=recipe, basis=info["basis"], species=info["species"],
         dtype=getattr(torch, info["dtype"]), device=device, pair_cutoff=cutoff, run_dir=run_dir,
         checkpoint=checkpoint, weights=which, step=loop.get("step") if isinstance(loop, dict) else None,
+        largest_training_atoms=info["largest_training_atoms"],
     )

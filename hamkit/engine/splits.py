@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hamkit.errors import HamkitError
-from hamkit.recipe.schema import SplitSection
+from hamkit.recipe.schema import SplitSection, TrainSection
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -98,3 +98,45 @@ def make_split(sizes: Sequence[int], split: SplitSection) -> dict[str, np.ndarra
     if split.kind == "size_ood":
         return size_split(sizes, split)
     return random_split(len(sizes), split)
+
+
+def split_size_problems(
+    splits: dict[str, np.ndarray], train: TrainSection, recipe: str, n_records: int,
+) -> list[str]:
+    """Check the split's sizes against the recipe's training settings.
+
+    Args:
+        splits: Index arrays for ``train``, ``val``, ``test``.
+        train: The recipe's ``train`` section.
+        recipe: The recipe file, for messages.
+        n_records: Records in the dataset.
+
+    Returns:
+        Warnings (training still runs): a batch larger than the training set, no test
+        structures, no validation structures although validation is asked for.
+
+    Raises:
+        HamkitError: No training structures.
+    """
+    sizes = {name: len(splits.get(name, ())) for name in SPLIT_NAMES}
+    counts = f"train {sizes['train']}, val {sizes['val']}, test {sizes['test']} of {n_records} structures"
+    if sizes["train"] == 0:
+        raise HamkitError(f"{recipe}: the split leaves no training structures ({counts}); "
+                          "raise data.split.train or give the index file a non-empty 'train' list")
+    problems = []
+    if train.batch_size > sizes["train"]:
+        problems.append(f"{recipe}: train.batch_size {train.batch_size} exceeds the {sizes['train']} "
+                        f"training structures ({counts}): every step uses all {sizes['train']}, so "
+                        "batches are smaller than asked; lower train.batch_size or add data")
+    if sizes["test"] == 0:
+        problems.append(f"{recipe}: the split leaves no test structures ({counts}): no test metrics "
+                        "will be computed (test_metrics.json has none); raise data.split.test")
+    asks_validation = [what for what, asked in (
+        (f"train.eval_every {train.eval_every}", train.eval_every > 0),
+        (f"train.early_stopping {train.early_stopping}", train.early_stopping is not None),
+        ("train.schedule plateau", train.schedule == "plateau")) if asked]
+    if sizes["val"] == 0 and asks_validation:
+        problems.append(f"{recipe}: the split leaves no validation structures ({counts}) but "
+                        f"{', '.join(asks_validation)} asks for validation: it is skipped (no "
+                        "checkpoints/best.pt, no early stopping, no plateau decay); raise data.split.val")
+    return problems
