@@ -57,14 +57,19 @@ def metrics_table(metrics: dict[str, dict], title: str, materials: bool = False)
     return table
 
 
+def _best_validation(loop) -> str:
+    if loop.best_value == float("inf"):
+        return "no validation"
+    return f"best validation H MAE {loop.best_value:.1f} µHa at step {loop.best_step}"
+
+
 def _summary(result: RunResult) -> None:
     console = Console()
     loop = result.loop
     console.print(
         f"trained {loop.step} steps in {loop.seconds:.1f} s "
         f"({loop.structures / max(loop.seconds, 1e-9):.1f} structures/s), "
-        f"{loop.skipped} skipped, best validation H MAE {loop.best_value:.1f} µHa at step "
-        f"{loop.best_step}, {result.n_parameters:,} parameters"
+        f"{loop.skipped} skipped, {_best_validation(loop)}, {result.n_parameters:,} parameters"
     )
     if result.metrics:
         count = len(result.metrics["h_mae"]["per_structure"])
@@ -82,6 +87,9 @@ def _run(args: argparse.Namespace) -> int:
         raise HamkitError("give a RECIPE to train, or --resume RUN_DIR")
     else:
         recipe = load_recipe(args.recipe, args.overrides)
+        for warning in recipe.warnings:
+            Console(stderr=True, soft_wrap=True).print(warning.as_warning(), style="yellow", markup=False,
+                                                        highlight=False)
         run_dir = args.out or Path("runs") / f"{Path(args.recipe).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not args.overwrite:
             refuse_existing(run_dir, hint=f"to continue that run: hamkit train --resume {run_dir}")

@@ -37,7 +37,7 @@ from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.evaluation import evaluate_predictions, predict_packed
 from hamkit.engine.objective import Objective
 from hamkit.engine.plots import plot_learning_curves, plot_orbital_energies
-from hamkit.engine.prepare import LazyGraphs, build_context, make_graphs, prepare_data
+from hamkit.engine.prepare import LazyGraphs, build_context, make_graphs, prepare_data, report_warnings
 from hamkit.engine.trainer import LoopState, Trainer
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
@@ -209,6 +209,8 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     torch.manual_seed(train.seed)
     device = pick_device(train.device, distributed)
     data = prepare_data(recipe)
+    if distributed.is_main:
+        report_warnings(data.warnings)
     context = build_context(data.dataset, train.dtype, data.splits["train"])
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
@@ -216,9 +218,8 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("val", "test")}
     graphs["train"] = (LazyGraphs(data.dataset, data.splits["train"], cutoff) if train.num_workers
                        else make_graphs(data.dataset, data.splits["train"], cutoff, "train"))
-    atoms = [data.dataset[int(i)].structure.n_atoms for i in data.splits["train"]] if train.num_workers \
-        else [graph.num_nodes for graph in graphs["train"]]
-    threads = choose_threads(train.threads, float(np.mean(atoms)) if atoms else 0.0)
+    atoms = data.sizes[np.asarray(data.splits["train"], dtype=np.int64)]
+    threads = choose_threads(train.threads, float(atoms.mean()) if len(atoms) else 0.0)
     apply_threads(threads)
 
     callbacks: list[cb.Callback] = []
@@ -234,7 +235,7 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
             _write_json(run_dir / "model_info.json", {
                 "basis": data.dataset.basis.to_dict(), "species": list(context.species),
                 "dtype": train.dtype, "pair_cutoff": cutoff,
-                "largest_training_atoms": max(atoms, default=None)})
+                "largest_training_atoms": data.largest_training_atoms})
         print(threads.describe(), flush=True)
         callbacks += [cb.MetricsLog(run_dir, train.log_every), cb.Checkpointing(run_dir, train.checkpoint_every)]
         if show_progress:

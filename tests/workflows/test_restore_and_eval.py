@@ -11,6 +11,7 @@ import torch
 
 from hamkit.data.basis import OrbitalBasis
 from hamkit.engine import prepare
+from hamkit.engine.checkpoint import save_atomically
 from hamkit.data.store import StoreWriter
 from hamkit.engine.inference import check_data_basis, evaluate_records
 from hamkit.engine.restore import load_trained_model
@@ -46,7 +47,7 @@ def test_ema_weights_are_preferred(run_dir, tmp_path):
     state["ema"] = {f"module.{key}": value + 1 if value.is_floating_point() else value
                     for key, value in state["model"].items()}
     state["ema"]["n_averaged"] = torch.tensor(3)
-    torch.save(state, copy / "checkpoints" / "last.pt")
+    save_atomically(state, copy / "checkpoints" / "last.pt")  # re-hashed: the edit is deliberate
     trained = load_trained_model(copy)
     assert trained.weights == "ema" and trained.checkpoint.name == "last.pt"
     for key, value in trained.model.state_dict().items():
