@@ -20,8 +20,14 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``hamkit ARGV`` in-process: ``(exit status, stdout, stderr)``; tracebacks fail the test."""
-    status = main(list(argv))
+    """``hamkit ARGV`` in-process: ``(exit status, stdout, stderr)``; tracebacks fail the test.
+
+    argparse's usage errors leave through ``SystemExit``; their status is returned too.
+    """
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = exit_.code
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and "Traceback" not in captured.out, captured.err
     return status, captured.out, captured.err

@@ -141,3 +141,23 @@ def test_atomic_entries_keep_what_the_command_did_not_write(tmp_path):
             raise OSError(errno.ENOSPC, "No space left on device")
     assert sorted(p.name for p in folder.iterdir()) == ["0", "notes.txt"]
     _no_hidden_leftovers(tmp_path)
+
+
+def test_a_full_disk_anywhere_is_a_message_not_a_traceback(capsys, monkeypatch):
+    from hamkit.cli import plugins_cmd
+
+    def full_disk(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/log.txt")
+
+    monkeypatch.setattr(plugins_cmd, "_run", full_disk, raising=False)
+    monkeypatch.setattr(plugins_cmd, "add_commands", lambda commands: commands.add(
+        "plugins", help="x", configure=lambda parser: None, run=full_disk))
+    status, _, err = run_cli(capsys, "plugins")
+    assert status == 2 and "/data/log.txt: no space left" in err
+
+
+def test_recipe_validate_prints_warnings_and_succeeds(capsys, request):
+    recipe = request.config.rootpath / "recipes" / "quickstart.yaml"
+    status, out, err = run_cli(capsys, "recipe", "validate", str(recipe), "--set", "data.split.test=0")
+    assert status == 0 and "ok" in out
+    assert "warning: --set data.split.test=0: data.split.test:" in err and "no test set" in err
