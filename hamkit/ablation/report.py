@@ -115,7 +115,7 @@ def _cell(mean: float, std: float, key: str) -> str:
 
 
 def _plots(out: Path, variants: list[str], seeds: list[int], summary: dict) -> None:
-    from hamkit.engine.plots import _pyplot
+    from hamkit.engine.plots import _pyplot, save_png
 
     plt = _pyplot()
     plots = out / "plots"
@@ -130,7 +130,7 @@ def _plots(out: Path, variants: list[str], seeds: list[int], summary: dict) -> N
         ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right", fontsize=8)
         ax.set_title(key)
     figure.tight_layout()
-    figure.savefig(plots / "metrics.png", dpi=110)
+    save_png(figure, plots / "metrics.png", dpi=110)
     plt.close(figure)
 
     figure, ax = plt.subplots(figsize=(7, 4.5))
@@ -155,5 +155,5 @@ def _plots(out: Path, variants: list[str], seeds: list[int], summary: dict) -> N
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(plots / "learning_curves.png", dpi=110)
+    save_png(figure, plots / "learning_curves.png", dpi=110)
     plt.close(figure)

@@ -14,6 +14,7 @@ from rich.table import Table
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.recipe_cmd import add_set_option
 from hamkit.errors import HamkitError
+from hamkit.safe_output import atomic_file
 
 DEFAULT_RECIPES = ("recipes/quickstart.yaml",)
 QUICK_REPEATS = 2
@@ -99,8 +100,8 @@ def _run(args: argparse.Namespace) -> int:
                       "(one periodic SCF per supercell is beyond a benchmark)", markup=False, highlight=False)
     console.print(f"note: {results['note']}", markup=False, highlight=False)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        with atomic_file(args.json) as temporary:
+            temporary.write_text(json.dumps(results, indent=2))
         console.print(f"wrote {args.json}", markup=False, highlight=False)
     return 0
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
-from hamkit.engine.plots import _pyplot
+from hamkit.engine.plots import _pyplot, save_png
 from hamkit.physics.bands import EV_PER_HARTREE
 
 MARGIN_EV = 1.0
@@ -65,7 +63,7 @@ def plot_bands(
     unique = dict(zip(names, handles))
     axis.legend(unique.values(), unique.keys(), loc="upper right", fontsize="small")
     figure.tight_layout()
-    _save_atomically(figure, Path(out_png))
+    save_png(figure, Path(out_png))
     plt.close(figure)
     return Path(out_png)
 
@@ -94,15 +92,3 @@ def _decorate(axis, path_x: np.ndarray, special_x: np.ndarray, labels: list[str]
     axis.set_xlim(float(path_x[0]), float(path_x[-1]))
     axis.set_ylim(-half_range, half_range)
     axis.set_ylabel(r"$E - E_\mathrm{F}$ (eV)")
-
-
-def _save_atomically(figure, out_png: Path) -> None:
-    """``figure.savefig`` into a temporary PNG next to ``out_png``, then rename."""
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out_png.parent / f".{out_png.name}.{uuid.uuid4().hex}.tmp"  # created with the umask's mode
-    try:
-        figure.savefig(temporary, dpi=120, format="png")
-        os.replace(temporary, out_png)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

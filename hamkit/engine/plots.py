@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hamkit.safe_output import atomic_file
+
 VALENCE_FLOOR = -3.0
 """Orbital energies (Ha) above this are shown in the valence panel."""
 
@@ -18,6 +20,12 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_png(figure, out: Path, dpi: int = 120) -> None:
+    """``figure.savefig`` as PNG under a temporary name, renamed onto ``out`` when complete."""
+    with atomic_file(out) as temporary:
+        figure.savefig(temporary, dpi=dpi, format="png")
 
 
 def plot_learning_curves(run_dir: Path) -> Path | None:
@@ -37,8 +45,7 @@ def plot_learning_curves(run_dir: Path) -> Path | None:
     axes[1].set(xlabel="step", ylabel="H MAE (µHa)", title="validation H MAE")
     figure.tight_layout()
     out = run_dir / "plots" / "learning_curves.png"
-    out.parent.mkdir(exist_ok=True)
-    figure.savefig(out, dpi=120)
+    save_png(figure, out)
     plt.close(figure)
     return out
 
@@ -61,7 +68,6 @@ def plot_orbital_energies(run_dir: Path, predicted: list[np.ndarray], reference:
                  title=f"test structures: {title}")
     figure.tight_layout()
     out = run_dir / "plots" / "orbital_energies.png"
-    out.parent.mkdir(exist_ok=True)
-    figure.savefig(out, dpi=120)
+    save_png(figure, out)
     plt.close(figure)
     return out

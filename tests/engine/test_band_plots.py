@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from hamkit.engine import band_plots
 from hamkit.engine.band_plots import plot_bands, plotted_half_range
 from hamkit.physics.bands import EV_PER_HARTREE
+from hamkit.safe_output import DiskFullError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -50,10 +53,10 @@ def test_failed_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     def broken_savefig(figure, path, **kwargs):
         Path(path).write_bytes(b"partial")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(band_plots._pyplot().Figure, "savefig", broken_savefig)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DiskFullError, match="no space left"):
         plot_bands(x, np.array([0.0, 2.0]), ["Γ", "X"], None, bands, 0.0, tmp_path / "p.png", "t", 2.0)
     assert list(tmp_path.iterdir()) == []
 
