@@ -18,7 +18,7 @@ from torch_geometric.data import Data
 
 from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
-from hamkit.data.geometry_checks import check_overlap
+from hamkit.data.geometry_checks import check_overlap, check_structure
 from hamkit.data.graph import graph_layout
 from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import Structure
@@ -340,14 +340,18 @@ def evaluate_records(
         (``{key: {"mean", "per_structure"}}``).
 
     Raises:
-        HamkitError: No records, a basis mismatch, or an element the model lacks.
+        HamkitError: No records, a basis mismatch, an element the model lacks, or an unusable
+            geometry (named by dataset and record).
     """
     if len(indices) == 0:
         raise HamkitError("no structures to evaluate (empty split?)")
     check_data_basis(trained.basis, dataset.basis, "data")
     records = [dataset[int(index)] for index in indices]
-    graphs = [trained.graph(record.structure, record.key or f"record {index}")
-              for index, record in zip(indices, records)]
+    source = getattr(dataset, "path", "data")
+    names = [f"{source}: record {record.key or index}" for index, record in zip(indices, records)]
+    for record, name in zip(records, names):
+        check_structure(record.structure, name)
+    graphs = [trained.graph(record.structure, name) for record, name in zip(records, names)]
     layouts = [graph_layout(graph, dataset.basis)[0] for graph in graphs]
     packed = _predict_packed(trained, graphs, layouts, batch_size or trained.batch_size, track)
     complete = [record if record.overlap is not None or record.is_periodic else replace(

@@ -4,11 +4,14 @@ no output file left behind, and the inputs unchanged."""
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hamkit.data.store import StoreHeader, StoreWriter
+from hamkit_plugins.datasets.hamkit_store import open_dataset
 from tests.reliability.conftest import run_cli, snapshot
 
 FILES = {
@@ -99,3 +102,16 @@ def test_random_damage_to_a_checkpoint_never_crashes_predict(run_copy, tmp_path,
     assert out.exists() == (status == 0)
     if status == 2:
         assert "checkpoint" in err or "corrupt" in err, err
+
+
+def test_eval_on_a_store_with_coincident_atoms_names_the_record(trained_run, tmp_path, capsys):
+    water = open_dataset("embedded:water")
+    record = water[0]
+    positions = record.structure.positions.copy()
+    positions[2] = positions[1]
+    bad = replace(record, structure=replace(record.structure, positions=positions), key="squashed")
+    path = tmp_path / "bad.h5"
+    with StoreWriter(path, StoreHeader(water.basis, {"note": "test"})) as writer:
+        writer.write(bad)
+    status, _, err = run_cli(capsys, "eval", str(trained_run), "--data", str(path), "--from", "hamkit")
+    assert status == 2 and "record squashed" in err and "atom 2 (H) and atom 3 (H)" in err, err
