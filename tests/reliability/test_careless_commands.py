@@ -4,6 +4,7 @@ no output file left behind, and the inputs unchanged."""
 from __future__ import annotations
 
 import shlex
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -88,7 +89,8 @@ def test_careless_command_is_a_clear_error(workspace, trained_run, capsys, comma
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(offset=st.floats(0.0, 1.0), length=st.integers(1, 64), seed=st.integers(0, 255))
 def test_random_damage_to_a_checkpoint_never_crashes_predict(run_copy, tmp_path, capsys, offset, length, seed):
-    run = run_copy(f"run-{offset}-{length}-{seed}")
+    case = uuid.uuid4().hex  # hypothesis may replay an example: every try gets its own folder
+    run = run_copy(f"run-{case}")
     for checkpoint in (run / "checkpoints").iterdir():
         data = bytearray(checkpoint.read_bytes())
         start = int(offset * (len(data) - length))
@@ -96,7 +98,7 @@ def test_random_damage_to_a_checkpoint_never_crashes_predict(run_copy, tmp_path,
         checkpoint.write_bytes(bytes(data))
     xyz = tmp_path / "water.xyz"
     xyz.write_text(FILES["water.xyz"])
-    out = tmp_path / f"p-{offset}-{length}-{seed}.npz"
+    out = tmp_path / f"p-{case}.npz"
     status, _, err = run_cli(capsys, "predict", str(run), str(xyz), "--out", str(out))
     assert status in (0, 2), err
     assert out.exists() == (status == 0)
