@@ -93,10 +93,10 @@ LOG_FILES = ("metrics.jsonl", "train.csv", "val.csv")
 
 
 def drop_rows_after(run_dir: Path, step: int) -> None:
-    """Remove log rows of steps after ``step`` (written before a crash, redone after resume).
+    """Remove log rows of steps after ``step`` (written before a crash, redone after resume),
+    and rows a crash tore in half.
 
-    Rewrites ``metrics.jsonl``, ``train.csv`` and ``val.csv`` atomically; rows without a
-    readable step are kept.
+    Rewrites ``metrics.jsonl``, ``train.csv`` and ``val.csv`` atomically when they change.
     """
     for name in LOG_FILES:
         path = run_dir / name
@@ -106,27 +106,30 @@ def drop_rows_after(run_dir: Path, step: int) -> None:
         if name.endswith(".jsonl"):
             kept = [line for line in lines if _json_step(line) <= step]
         else:
-            column = lines[0].rstrip("\r\n").split(",").index("step") if lines and "step" in lines[0] else None
-            kept = lines[:1] + [line for line in lines[1:] if _csv_step(line, column) <= step]
+            kept = lines[:1] + [line for line in lines[1:] if _csv_step(line, lines[0]) <= step]
         if len(kept) != len(lines):
             with atomic_file(path) as temporary:
                 temporary.write_text("".join(kept))
 
 
 def _json_step(line: str) -> float:
+    """The row's step; infinity for a torn or foreign row (so it is dropped)."""
     try:
-        return float(json.loads(line).get("step", -math.inf))
-    except (ValueError, TypeError, AttributeError):
-        return -math.inf
+        return float(json.loads(line)["step"])
+    except (ValueError, TypeError, KeyError):
+        return math.inf
 
 
-def _csv_step(line: str, column: int | None) -> float:
-    if column is None:
-        return -math.inf
+def _csv_step(line: str, header: str) -> float:
+    """The row's step; infinity for a torn row (wrong field count, no step)."""
+    names = header.rstrip("\r\n").split(",")
+    fields = line.rstrip("\r\n").split(",")
+    if "step" not in names or len(fields) != len(names) or not line.endswith("\n"):
+        return math.inf
     try:
-        return float(line.split(",")[column])
-    except (ValueError, IndexError):
-        return -math.inf
+        return float(fields[names.index("step")])
+    except ValueError:
+        return math.inf
 
 
 class Checkpointing(Callback):

@@ -22,6 +22,15 @@ def _pyplot():
     return plt
 
 
+def _json_row(line: str) -> dict | None:
+    """A metrics row, or None for a blank or torn line."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def save_png(figure, out: Path, dpi: int = 120) -> None:
     """``figure.savefig`` as PNG under a temporary name, renamed onto ``out`` when complete."""
     with atomic_file(out) as temporary:
@@ -33,9 +42,9 @@ def plot_learning_curves(run_dir: Path) -> Path | None:
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return None
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    train = [r for r in rows if r["kind"] == "train"]
-    val = [r for r in rows if r["kind"] == "val"]
+    rows = [row for row in map(_json_row, path.read_text().splitlines()) if row is not None]
+    train = [r for r in rows if r.get("kind") == "train" and "loss" in r]
+    val = [r for r in rows if r.get("kind") == "val" and "val_h_mae" in r]
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     axes[0].semilogy([r["step"] for r in train], [r["loss"] for r in train])

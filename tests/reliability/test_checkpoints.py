@@ -165,7 +165,9 @@ def test_a_really_full_disk_leaves_no_partial_checkpoint(small_tmpfs):
 def test_rows_logged_after_the_checkpoint_are_dropped(tmp_path):
     (tmp_path / "metrics.jsonl").write_text("".join(f'{{"kind": "train", "step": {s}}}\n' for s in range(1, 7)))
     (tmp_path / "train.csv").write_text("loss,step\n" + "".join(f"0.5,{s}\n" for s in range(1, 7)))
-    (tmp_path / "val.csv").write_text("step,val_h_mae\n2,1.0\n6,0.5\n")
+    (tmp_path / "val.csv").write_text("step,val_h_mae\n2,1.0\n6,0.5\n3,0.")  # a torn last row
+    with open(tmp_path / "metrics.jsonl", "a") as handle:
+        handle.write('{"kind": "train", "st')  # a row torn by a crash
     drop_rows_after(tmp_path, 4)
     assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 4
     assert (tmp_path / "train.csv").read_text().splitlines() == ["loss,step", "0.5,1", "0.5,2", "0.5,3", "0.5,4"]
