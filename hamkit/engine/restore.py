@@ -204,7 +204,7 @@ def model_weights(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], str]:
         ``(state_dict for the bare model, "ema" | "model")``.
     """
     ema = state.get("ema")
-    if isinstance(ema, dict) and ema:
+    if isinstance(ema, dict) and ema and int(ema.get(_EMA_COUNTER, 1)) > 0:
         weights = {key[len(_EMA_PREFIX):]: value for key, value in ema.items()
                    if key.startswith(_EMA_PREFIX)}
         return weights, "ema"

@@ -159,7 +159,12 @@ class Trainer:
     @property
     def evaluation_model(self) -> torch.nn.Module:
         """The weights used for validation and evaluation (EMA when enabled)."""
-        return self.ema.module if self.ema is not None else self.model
+        return self.ema.module if self.ema_started else self.model
+
+    @property
+    def ema_started(self) -> bool:
+        """The EMA exists and has averaged at least once (``train.ema_start`` reached)."""
+        return self.ema is not None and int(self.ema.n_averaged) > 0
 
     def stop(self, reason: str) -> None:
         """Ask the loop to end after the current step."""
@@ -222,8 +227,8 @@ class Trainer:
             if self.train.clip_grad_norm:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.train.clip_grad_norm)
             self.optimizer.step()
-            if self.ema is not None:
-                self.ema.update_parameters(self.model)
+            if self.ema is not None and step >= self.train.ema_start:
+                self.ema.update_parameters(self.model)  # the first update copies the weights
             self.state.bad_in_a_row = 0
         else:
             self.optimizer.zero_grad(set_to_none=True)
@@ -323,7 +328,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
-            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema": self.ema.state_dict() if self.ema_started else None,
             "loop": asdict(self.state),
             "rng": rng_state(),
         }

@@ -128,6 +128,10 @@ class TrainSection(_Section):
     ema_decay: float | None = Field(
         None, gt=0.0, lt=1.0, description="EMA of the weights used for evaluation (QHNet: 0.99; null: off)."
     )
+    ema_start: StepCount = Field(
+        0, ge=0, description="Steps before the EMA starts averaging (it starts from the weights of that "
+        "step; until then the raw weights are evaluated)."
+    )
     accumulate: BatchCount = Field(1, ge=1, description="Batches per optimizer step (gradient accumulation).")
     early_stopping: StepCount | None = Field(
         None, ge=1, description="Stop after N validations without improvement (null: never)."
