@@ -190,10 +190,7 @@ def atomic_folder(path: str | os.PathLike[str], expected_bytes: int | None = Non
         HamkitError: Any other OS error while writing or renaming.
     """
     target = Path(path)
-    _make_folder(target.parent)
-    temporary = temporary_sibling(target)
-    temporary.mkdir()
-    with _publishing(target, temporary, expected_bytes) as folder:
+    with _publishing(target, _staging_folder(target), expected_bytes) as folder:
         yield folder
 
 
@@ -216,9 +213,7 @@ def atomic_entries(path: str | os.PathLike[str], stale: Callable[[Path], bool] =
         HamkitError: Any other OS error while writing or moving.
     """
     target = Path(path)
-    _make_folder(target.parent)
-    staging = temporary_sibling(target)
-    staging.mkdir()
+    staging = _staging_folder(target)
 
     def merge(finished: Path, destination: Path) -> None:
         destination.mkdir(exist_ok=True)
@@ -232,6 +227,14 @@ def atomic_entries(path: str | os.PathLike[str], stale: Callable[[Path], bool] =
 
     with _publishing(target, staging, expected_bytes, publish=merge) as folder:
         yield folder
+
+
+def _staging_folder(target: Path) -> Path:
+    """A new, empty hidden folder beside ``target`` (its parent folder is created)."""
+    _make_folder(target.parent)
+    staging = temporary_sibling(target)
+    staging.mkdir()
+    return staging
 
 
 def _make_folder(folder: Path) -> None:

@@ -15,3 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 def repo_root() -> Path:
     """The repository root (recipes/, examples/ live there)."""
     return REPO
+
+
+@pytest.fixture(scope="session")
+def quickstart_recipe() -> Path:
+    """``recipes/quickstart.yaml``: the recipe tiny end-to-end runs start from."""
+    return REPO / "recipes" / "quickstart.yaml"

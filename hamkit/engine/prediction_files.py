@@ -17,7 +17,6 @@ so a crash never leaves a half-written file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,8 +99,6 @@ def _write_npz(target: Path, predictions: Sequence[Prediction], basis: OrbitalBa
             arrays[f"{key}_{k}"] = value
     with open(target, "wb") as handle:  # a handle keeps numpy from appending ".npz"
         np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _write_h5(target: Path, predictions: Sequence[Prediction], basis: OrbitalBasis, order: str) -> None:

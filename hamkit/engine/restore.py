@@ -11,8 +11,6 @@ machine predicts without its data.
 from __future__ import annotations
 
 import json
-import pickle
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,20 +177,6 @@ def _optional_count(value: Any, path: Path) -> int | None:
     return value
 
 
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    if path.is_file() and not zipfile.is_zipfile(path):
-        raise HamkitError(f"{path}: cannot read the checkpoint (corrupt or truncated?): "
-                          "not a torch zip archive")
-    try:
-        return load_checkpoint(path)
-    except HamkitError:
-        raise
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError,
-            zipfile.BadZipFile) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise HamkitError(f"{path}: cannot read the checkpoint (corrupt or truncated?): {first_line}") from None
-
-
 def model_weights(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], str]:
     """The weights to predict with: the EMA average when present, else the raw model.
 
@@ -229,7 +213,7 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
     run_dir, checkpoint = resolve_checkpoint(path)
     recipe = load_run_recipe(run_dir)
     info = _read_model_info(run_dir)
-    state = _read_checkpoint(checkpoint)
+    state = load_checkpoint(checkpoint)
     context = BuildContext(species=info["species"], basis=info["basis"], dtype=info["dtype"])
     model = build_model(recipe, context)
     weights, which = model_weights(state)

@@ -34,7 +34,6 @@ class ThreadChoice:
     """
 
     threads: int
-
     reason: str
 
     def describe(self) -> str:

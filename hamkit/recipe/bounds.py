@@ -14,7 +14,7 @@ a run that cannot end. Plugins use the annotated types in their Configs::
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -59,26 +59,34 @@ def _at_most(limit: int, bound: str, why: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-LayerCount = Annotated[
-    int,
-    _at_most(MAX_LAYERS, f"at most {MAX_LAYERS} layers", _WHY_LAYERS),
-    Field(json_schema_extra={"maximum": MAX_LAYERS}),
-]
+def _bounded_int(limit: int, bound: str, why: str) -> Any:
+    """``int`` at most ``limit``: the error says ``bound`` and ``why``; the JSON schema shows the maximum."""
+    return Annotated[int, _at_most(limit, bound, why), Field(json_schema_extra={"maximum": limit})]
+
+
+_WHY_STEPS = "hamkit's sanity bound: more than any training budget; almost certainly a typo"
+_WHY_BATCH = "hamkit's sanity bound: no dataset or memory fits more; almost certainly a typo"
+
+LayerCount = _bounded_int(MAX_LAYERS, f"at most {MAX_LAYERS} layers", _WHY_LAYERS)
 """A number of layers/blocks: at most :data:`MAX_LAYERS`."""
 
-Width = Annotated[
-    int,
-    _at_most(MAX_WIDTH, f"at most {MAX_WIDTH} channels", _WHY_WIDTH),
-    Field(json_schema_extra={"maximum": MAX_WIDTH}),
-]
+Width = _bounded_int(MAX_WIDTH, f"at most {MAX_WIDTH} channels", _WHY_WIDTH)
 """A width, channel count or multiplicity: at most :data:`MAX_WIDTH`."""
 
-Degree = Annotated[
-    int,
-    _at_most(MAX_DEGREE, f"degrees go up to {MAX_DEGREE}", _WHY_DEGREE),
-    Field(json_schema_extra={"maximum": MAX_DEGREE}),
-]
+Degree = _bounded_int(MAX_DEGREE, f"degrees go up to {MAX_DEGREE}", _WHY_DEGREE)
 """A degree l of irreps or spherical harmonics: at most :data:`MAX_DEGREE`."""
+
+StepCount = _bounded_int(MAX_STEPS, f"at most {MAX_STEPS:,} steps", _WHY_STEPS)
+"""A number of optimizer steps (or validations): at most :data:`MAX_STEPS`."""
+
+BatchCount = _bounded_int(MAX_BATCH, f"at most {MAX_BATCH:,}", _WHY_BATCH)
+"""Structures per batch or batches per step: at most :data:`MAX_BATCH`."""
+
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+"""A random seed: ``0 <= seed < 2**63`` (numpy rejects negative seeds, torch takes 64 bits)."""
+
+Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+"""A decay factor in ``[0, 1)`` (Adam's betas)."""
 
 
 def check_widths(widths: list[int], what: str = "hidden") -> list[int]:
@@ -121,26 +129,3 @@ def check_irreps_bounds(text: str, what: str) -> str:
         if degree > MAX_DEGREE:
             raise ValueError(f"{what} '{term.strip()}': degree {degree} > {MAX_DEGREE} ({_WHY_DEGREE})")
     return text
-
-_WHY_STEPS = "hamkit's sanity bound: more than any training budget; almost certainly a typo"
-_WHY_BATCH = "hamkit's sanity bound: no dataset or memory fits more; almost certainly a typo"
-
-StepCount = Annotated[
-    int,
-    _at_most(MAX_STEPS, f"at most {MAX_STEPS:,} steps", _WHY_STEPS),
-    Field(json_schema_extra={"maximum": MAX_STEPS}),
-]
-"""A number of optimizer steps (or validations): at most :data:`MAX_STEPS`."""
-
-BatchCount = Annotated[
-    int,
-    _at_most(MAX_BATCH, f"at most {MAX_BATCH:,}", _WHY_BATCH),
-    Field(json_schema_extra={"maximum": MAX_BATCH}),
-]
-"""Structures per batch or batches per step: at most :data:`MAX_BATCH`."""
-
-Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
-"""A random seed: ``0 <= seed < 2**63`` (numpy rejects negative seeds, torch takes 64 bits)."""
-
-Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
-"""A decay factor in ``[0, 1)`` (Adam's betas)."""

@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +33,7 @@ from hamkit.data.structure import HamiltonianRecord
 from hamkit.errors import HamkitError
 from hamkit.physics.bloch import reciprocal_cell
 from hamkit.physics.orbital_order import matrix_from_canonical
+from hamkit.safe_output import atomic_folder
 from hamkit_plugins.deeph.folder import HARTREE_EV, ORIGIN, Translation, format_key
 
 VACUUM_ANGSTROM = 20.0
@@ -89,7 +86,7 @@ def write_deeph_folder(
     _check_empty(folder)
     cell = _cell(record, lattice)
     blocks = _blocks(record, basis)
-    with _atomic_folder(folder) as staging:
+    with atomic_folder(folder) as staging:
         _write_text_files(staging, record, basis, cell)
         _write_matrices(staging, blocks)
     return folder
@@ -155,20 +152,6 @@ def _blocks(record: HamiltonianRecord, basis: OrbitalBasis) -> list[Block]:
                 if keep_zero or h_block.any() or s_block.any():
                     blocks.append((format_key(translation, i, j), h_block, s_block))
     return blocks
-
-
-@contextmanager
-def _atomic_folder(folder: Path) -> Iterator[Path]:
-    """A temporary sibling of ``folder``, renamed to ``folder`` on success, removed on failure."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.partial"
-    staging.mkdir()
-    try:
-        yield staging
-        os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _write_text_files(folder: Path, record: HamiltonianRecord, basis: OrbitalBasis, cell: np.ndarray) -> None:

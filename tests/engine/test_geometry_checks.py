@@ -35,17 +35,12 @@ LAYER = (True, True, False)
 
 
 @pytest.fixture(scope="module")
-def quickstart(request):
-    return request.config.rootpath / "recipes" / "quickstart.yaml"
-
-
-@pytest.fixture(scope="module")
-def run_dir(quickstart, tmp_path_factory):
+def run_dir(quickstart_recipe, tmp_path_factory):
     """The quickstart recipe trained for 3 steps on 10 waters (a few seconds)."""
     from hamkit.engine.run import run_training
 
     out = tmp_path_factory.mktemp("geometry") / "run"
-    run_training(load_recipe(quickstart, TINY), out, show_progress=False)
+    run_training(load_recipe(quickstart_recipe, TINY), out, show_progress=False)
     return out
 
 
@@ -196,15 +191,15 @@ def test_structure_files_refuse_bad_frames(tmp_path):
 
 # --- training data -------------------------------------------------------------------------
 
-def test_prepare_data_checks_records_and_split_sizes(quickstart, monkeypatch):
-    data = prepare.prepare_data(load_recipe(quickstart))
+def test_prepare_data_checks_records_and_split_sizes(quickstart_recipe, monkeypatch):
+    data = prepare.prepare_data(load_recipe(quickstart_recipe))
     assert data.warnings == [] and len(data.sizes) == len(data.dataset) == 50
     assert data.largest_training_atoms == 3
     records = [HamiltonianRecord(Structure(*WATER), np.zeros((24, 24)), key=f"w{i}") for i in range(9)]
     records.append(HamiltonianRecord(Structure(WATER[0], WATER[1] * [1, 0, 1]), np.zeros((24, 24)), key="flat"))
     monkeypatch.setattr(prepare, "open_dataset", lambda recipe: records)
     with pytest.raises(HamkitError, match=r"embedded:water: record 'flat' \(index 9\): atom 2 \(H\) and atom 3"):
-        prepare.prepare_data(load_recipe(quickstart))
+        prepare.prepare_data(load_recipe(quickstart_recipe))
 
 
 @pytest.mark.parametrize("overrides,fragments", [
@@ -214,21 +209,21 @@ def test_prepare_data_checks_records_and_split_sizes(quickstart, monkeypatch):
     (["data.split={train: 0.9, val: 0.0, test: 0.1}", "train.early_stopping=3"],
      ["no validation structures", "train.eval_every 250, train.early_stopping 3 asks for validation"]),
 ])
-def test_split_size_warnings_name_the_recipe(quickstart, monkeypatch, overrides, fragments):
+def test_split_size_warnings_name_the_recipe(quickstart_recipe, monkeypatch, overrides, fragments):
     records = [HamiltonianRecord(Structure(*WATER), np.zeros((24, 24)), key=f"w{i}") for i in range(50)]
     monkeypatch.setattr(prepare, "open_dataset", lambda recipe: records)
-    [warning] = prepare.prepare_data(load_recipe(quickstart, overrides)).warnings
-    assert warning.startswith(f"{quickstart}: ")
+    [warning] = prepare.prepare_data(load_recipe(quickstart_recipe, overrides)).warnings
+    assert warning.startswith(f"{quickstart_recipe}: ")
     for fragment in fragments:
         assert fragment in warning
 
 
-def test_an_empty_training_split_is_an_error(quickstart, tmp_path, monkeypatch):
+def test_an_empty_training_split_is_an_error(quickstart_recipe, tmp_path, monkeypatch):
     index = tmp_path / "split.json"
     index.write_text(json.dumps({"train": [], "val": [0], "test": [1]}))
     records = [HamiltonianRecord(Structure(*WATER), np.zeros((24, 24)), key=f"w{i}") for i in range(5)]
     monkeypatch.setattr(prepare, "open_dataset", lambda recipe: records)
-    recipe = load_recipe(quickstart, [f"data.split={{kind: index_file, index_file: {index}}}"])
+    recipe = load_recipe(quickstart_recipe, [f"data.split={{kind: index_file, index_file: {index}}}"])
     with pytest.raises(HamkitError, match="no training structures .train 0, val 1, test 1 of 5 structures"):
         prepare.prepare_data(recipe)
 

@@ -31,15 +31,10 @@ def checkpoint_step(path):
 
 
 @pytest.fixture(scope="module")
-def recipe_path(request):
-    return request.config.rootpath / "recipes" / "quickstart.yaml"
-
-
-@pytest.fixture(scope="module")
-def reference(recipe_path, tmp_path_factory):
+def reference(quickstart_recipe, tmp_path_factory):
     """An uninterrupted run: (its directory, its result)."""
     run_dir = tmp_path_factory.mktemp("resume") / "reference"
-    return run_dir, run_training(load_recipe(recipe_path, SETTINGS), run_dir, show_progress=False)
+    return run_dir, run_training(load_recipe(quickstart_recipe, SETTINGS), run_dir, show_progress=False)
 
 
 def _start_training(recipe_path, out):
@@ -74,9 +69,9 @@ def _assert_same_as_reference(reference, run_dir, resumed):
     assert _logged_steps(run_dir) == list(range(1, STEPS + 1))  # no step logged twice after the resume
 
 
-def test_resume_after_kill_is_bitwise_exact(tmp_path, recipe_path, reference):
+def test_resume_after_kill_is_bitwise_exact(tmp_path, quickstart_recipe, reference):
     killed = tmp_path / "killed"
-    process = _start_training(recipe_path, killed)
+    process = _start_training(quickstart_recipe, killed)
     last = killed / "checkpoints" / "last.pt"
     _wait_for_checkpoint(process, last, 4)
     time.sleep(0.3)  # let it log steps beyond the checkpoint
@@ -90,9 +85,9 @@ def test_resume_after_kill_is_bitwise_exact(tmp_path, recipe_path, reference):
     _assert_same_as_reference(reference, killed, resumed)
 
 
-def test_ctrl_c_saves_the_last_completed_step_and_resumes_exactly(tmp_path, recipe_path, reference):
+def test_ctrl_c_saves_the_last_completed_step_and_resumes_exactly(tmp_path, quickstart_recipe, reference):
     stopped = tmp_path / "stopped"
-    process = _start_training(recipe_path, stopped)
+    process = _start_training(quickstart_recipe, stopped)
     last = stopped / "checkpoints" / "last.pt"
     _wait_for_checkpoint(process, last, 3)
     process.send_signal(signal.SIGINT)

@@ -42,11 +42,6 @@ def tiny_train_argv(recipe: Path, out: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def quickstart_recipe(request) -> Path:
-    return request.config.rootpath / "recipes" / "quickstart.yaml"
-
-
-@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, quickstart_recipe) -> Path:
     """A finished tiny run (3 steps, checkpoint every step); copy it before changing it."""
     out = tmp_path_factory.mktemp("reliability") / "run"
