@@ -31,6 +31,42 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _status_mb(field: str) -> float:
+    """A kB field of /proc/self/status in MB (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now, MB."""
+    return _status_mb("VmRSS")
+
+
+def high_water_rss_mb() -> float:
+    """Peak resident set size since the process started or since :func:`reset_peak_rss`, MB."""
+    return _status_mb("VmHWM")
+
+
+def reset_peak_rss() -> bool:
+    """Restart the peak-resident-set count from the current size (Linux >= 4.0).
+
+    Returns:
+        Whether the reset worked; if not, :func:`high_water_rss_mb` keeps the process's old peak.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def clock(device: torch.device) -> float:
     """``time.perf_counter()`` after the device's queued work is done."""
     if device.type == "cuda":

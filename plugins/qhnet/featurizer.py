@@ -42,6 +42,7 @@ from hamkit.recipe.bounds import Degree, LayerCount, Width
 from hamkit_plugins.qhnet.irreps_util import even_irreps, spherical_harmonics_by_degree
 from hamkit_plugins.qhnet.layers import (
     ConvLayer,
+    OutputProjection,
     PairLayer,
     QHNetBlock,
     QHNetGeometry,
@@ -67,7 +68,23 @@ class QHNetConfig(ComponentConfig):
     pair_start_layer: int = Field(
         3, ge=1, description="First block (1-based) that adds self and pair features."
     )
-    bottleneck: Width = Field(32, ge=1, description="Channels per degree inside self/pair tensor products.")
+    bottleneck: Width = Field(
+        32, ge=1,
+        description="Channels per degree inside the self/pair tensor products (the reference "
+        "QHNet runs them at its full width, 128).",
+    )
+    output_channels: Width | None = Field(
+        None, ge=1,
+        description="Channels per degree of the output self/pair features: a linear map from "
+        "'hidden' channels down to this many before the head (the reference QHNet's output "
+        "bottleneck is 32). None: no map, the outputs keep 'hidden' channels.",
+    )
+    pair_edge_product: bool = Field(
+        True,
+        description="Pair layers add a tensor product of one atom's features with the pair "
+        "direction's spherical harmonics to the product of both atoms' features. The "
+        "reference QHNet's pair layers have only the latter: false matches them.",
+    )
     num_radial: Width = Field(32, ge=1, description="Size of the radial basis.")
     radial_basis: Literal["gaussian", "bessel"] = Field("gaussian", description="Radial basis family.")
     radial_hidden: Width = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
@@ -107,12 +124,13 @@ class QHNetFeaturizer(Featurizer):
     the context's ``species`` (or its basis' elements) fixes the embedding table, its basis the
     default ``lmax`` (twice the highest shell degree) and its ``dtype`` the parameter dtype.
     After building, ``node_irreps`` and ``pair_irreps`` hold the e3nn strings of the outputs
-    (``hidden x (0e + ... + lmax e)``).
+    (``C x (0e + ... + lmax e)`` with ``C = output_channels or hidden``) and ``hidden_irreps``
+    that of the message-passing features (``hidden x (0e + ... + lmax e)``).
 
     Block-by-block use (e.g. to attach TraceGrad after each block): ``self.blocks`` is a
     ``ModuleList`` of :class:`QHNetBlock`; :meth:`forward_blocks` yields the live
     :class:`QHNetState` after each block; its ``node``, ``self_features`` (per atom) and
-    ``pair_features`` (per pair of ``pair_index``) all have irreps ``node_irreps`` (flat e3nn
+    ``pair_features`` (per pair of ``pair_index``) all have irreps ``hidden_irreps`` (flat e3nn
     layout). Assigning to the yielded state's ``node``,
     ``self_features`` or ``pair_features`` before asking for the next block changes what the
     next block sees; :meth:`features` turns the final state into ``EquivariantFeatures``.
@@ -137,8 +155,10 @@ class QHNetFeaturizer(Featurizer):
         lmax = resolve_lmax(config, basis_max_l)
         self.lmax = lmax
         self.irreps = even_irreps(config.hidden, lmax)
-        self.node_irreps = str(self.irreps)
-        self.pair_irreps = str(self.irreps)
+        self.hidden_irreps = str(self.irreps)
+        output_irreps = str(even_irreps(config.output_channels or config.hidden, lmax))
+        self.node_irreps = output_irreps
+        self.pair_irreps = output_irreps
 
         species = tuple(sorted(set(species))) or tuple(range(1, MAX_ATOMIC_NUMBER + 1))
         lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
@@ -163,11 +183,13 @@ class QHNetFeaturizer(Featurizer):
                     SelfLayer(config.hidden, lmax, config.bottleneck) if with_pairs else None,
                     PairLayer(
                         config.hidden, lmax, config.sh_lmax, config.bottleneck,
-                        config.num_radial, config.radial_hidden,
+                        config.num_radial, config.radial_hidden, config.pair_edge_product,
                     ) if with_pairs else None,
                 )
             )
         self.blocks = nn.ModuleList(blocks)
+        self.self_output = OutputProjection(config.hidden, lmax, config.output_channels)
+        self.pair_output = OutputProjection(config.hidden, lmax, config.output_channels)
 
     @classmethod
     def from_config(cls, config: ComponentConfig, context: BuildContext) -> "QHNetFeaturizer":
@@ -254,7 +276,7 @@ class QHNetFeaturizer(Featurizer):
         After the last block only the self and pair features are used; TraceGrad acts
         on those through the model's output stages.
         """
-        return [InductionPoint(k, "node", self.node_irreps) for k in range(len(self.blocks) - 1)]
+        return [InductionPoint(k, "node", self.hidden_irreps) for k in range(len(self.blocks) - 1)]
 
     def forward_blocks(self, graph: Any) -> Iterator[QHNetState]:
         """Run block by block, yielding the live state after each block.
@@ -272,10 +294,11 @@ class QHNetFeaturizer(Featurizer):
             yield state
 
     def features(self, state: QHNetState) -> EquivariantFeatures:
-        """Final output from a state: node = self features (n_atoms, dim), pair = pair features (n_pairs, dim)."""
+        """Final output from a state: node = self features (n_atoms, dim), pair = pair features
+        (n_pairs, dim), each mapped to ``output_channels`` when that is set."""
         return EquivariantFeatures(
-            node=state.self_features,
-            pair=state.pair_features,
+            node=self.self_output(state.self_features),
+            pair=self.pair_output(state.pair_features),
             pair_index=state.geometry.pair_index,
             node_irreps=self.node_irreps,
             pair_irreps=self.pair_irreps,
@@ -290,6 +313,6 @@ class QHNetFeaturizer(Featurizer):
 
         Returns:
             ``node`` (n_atoms, dim) on-site features, ``pair`` (n_pairs, dim) features of the
-            graph's pairs in ``pair_index`` order; irreps ``hidden x (0e + ... + lmax e)``.
+            graph's pairs in ``pair_index`` order; irreps ``node_irreps``/``pair_irreps``.
         """
         return self.run_blocks(graph)

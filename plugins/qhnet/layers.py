@@ -153,9 +153,10 @@ class PairLayer(nn.Module):
 
     ``Linear( TP_uuu(a_i, a_j; w_ij) (+) TP_uvu(a_j, Y(r_ij); w'_ij) )`` with ``a = Linear(x)``
     (``bottleneck`` channels per degree): a pair tensor product of the two atoms' features
-    and an edge tensor product, both with per-pair weights from an MLP of the pair's radial
-    embedding and both atoms' scalar channels. The result is multiplied by the pair
-    envelope (see :class:`QHNetGeometry`).
+    and (unless ``edge_product`` is False, as in the reference QHNet) an edge tensor
+    product, both with per-pair weights from an MLP of the pair's radial embedding and both
+    atoms' scalar channels. The result is multiplied by the pair envelope (see
+    :class:`QHNetGeometry`).
 
     Args:
         mul: Channels per degree of node and output features.
@@ -164,20 +165,21 @@ class PairLayer(nn.Module):
         bottleneck: Channels per degree of ``a``.
         num_radial: Radial embedding size.
         radial_hidden: MLP width.
+        edge_product: Include the edge tensor product.
     """
 
     def __init__(
         self, mul: int, lmax: int, sh_lmax: int, bottleneck: int, num_radial: int,
-        radial_hidden: int,
+        radial_hidden: int, edge_product: bool = True,
     ) -> None:
         super().__init__()
         self.mul, self.lmax = mul, lmax
         self.down = DegreeLinear([mul] * (lmax + 1), bottleneck)
         self.tp_pair = SO3TensorProduct(lmax, lmax, lmax, bottleneck, "uuu")
-        self.tp_edge = SO3TensorProduct(lmax, sh_lmax, lmax, bottleneck, "uvu")
-        self.split = [self.tp_pair.weight_numel, self.tp_edge.weight_numel]
+        self.tp_edge = SO3TensorProduct(lmax, sh_lmax, lmax, bottleneck, "uvu") if edge_product else None
+        self.split = [self.tp_pair.weight_numel] + ([self.tp_edge.weight_numel] if edge_product else [])
         self.weights = mlp(num_radial + 2 * mul, radial_hidden, sum(self.split))
-        self.out = DegreeLinear([2 * bottleneck] * (lmax + 1), mul)
+        self.out = DegreeLinear([len(self.split) * bottleneck] * (lmax + 1), mul)
 
     def forward(self, x: torch.Tensor, geometry: QHNetGeometry) -> torch.Tensor:
         """Node features (n_atoms, dim) -> pair feature increment (n_pairs, dim)."""
@@ -185,12 +187,35 @@ class PairLayer(nn.Module):
         xs = split_degrees(x, self.mul, self.lmax)
         a = self.down(xs)
         scalars = xs[0][:, :, 0]
-        weights = self.weights(torch.cat([geometry.pair_radial, scalars[i], scalars[j]], dim=-1))
-        w_pair, w_edge = torch.split(weights, self.split, dim=-1)
+        weights = torch.split(
+            self.weights(torch.cat([geometry.pair_radial, scalars[i], scalars[j]], dim=-1)), self.split, dim=-1
+        )
         a_i, a_j = [f[i] for f in a], [f[j] for f in a]
-        pair = self.tp_pair(a_i, a_j, w_pair)
-        edge = self.tp_edge(a_j, geometry.pair_sh, w_edge)
-        return join_degrees(self.out(concat_channels(pair, edge))) * geometry.pair_envelope[:, None]
+        products = [self.tp_pair(a_i, a_j, weights[0])]
+        if self.tp_edge is not None:
+            products.append(self.tp_edge(a_j, geometry.pair_sh, weights[1]))
+        return join_degrees(self.out(concat_channels(*products))) * geometry.pair_envelope[:, None]
+
+
+class OutputProjection(nn.Module):
+    """Optional channel bottleneck on the output self/pair features (identity when ``channels`` is None).
+
+    Args:
+        mul: Channels per degree of the accumulated features.
+        lmax: Highest degree.
+        channels: Output channels per degree, or None to pass features through unchanged.
+    """
+
+    def __init__(self, mul: int, lmax: int, channels: int | None) -> None:
+        super().__init__()
+        self.mul, self.lmax = mul, lmax
+        self.linear = DegreeLinear([mul] * (lmax + 1), channels) if channels is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, mul (lmax + 1)^2) -> (n, channels (lmax + 1)^2), or ``x`` itself without a map."""
+        if self.linear is None:
+            return x
+        return join_degrees(self.linear(split_degrees(x, self.mul, self.lmax)))
 
 
 class QHNetBlock(nn.Module):
