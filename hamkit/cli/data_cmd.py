@@ -1,4 +1,4 @@
-"""``hamkit data generate|info|convert``: make, inspect and convert Hamiltonian datasets."""
+"""``hamkit data generate|info|convert|merge``: make, inspect, convert and merge Hamiltonian datasets."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from typing import Any
 from rich.console import Console
 
 import hamkit
+from hamkit.cli import data_merge_cmd
 from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.dask_options import add_dask_options, outcome_source
 from hamkit.cli.output_options import add_overwrite_option
 from hamkit.errors import HamkitError
 from hamkit.safe_output import atomic_file, refuse_existing
@@ -66,9 +68,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     generate.add_argument("--ke-cutoff", type=float, default=None, metavar="HARTREE",
                           help="Periodic only: kinetic-energy cut-off of the FFT mesh (default: "
                           "PySCF's estimate; lower values are faster but add ~1 meV noise to H).")
-    generate.add_argument("--workers", type=int, default=1,
-                          help="Processes, each single-threaded (default 1: this process, "
-                          "PySCF's default threads).")
+    where = generate.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1,
+                       help="Processes, each single-threaded (default 1: this process, "
+                       "PySCF's default threads).")
+    add_dask_options(where)
     generate.add_argument("--seed", type=int, default=0,
                           help="Seed of the preset distortions / ETKDG embedding (default 0).")
     generate.add_argument("--no-progress", action="store_true", help="No progress bar.")
@@ -93,6 +97,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                          help="New store (.h5), written under a temporary name and renamed when complete.")
     convert.add_argument("--limit", type=int, metavar="N", help="Convert only the first N records.")
     add_overwrite_option(convert)
+    data_merge_cmd.add_parser(actions)
 
 
 # --------------------------------------------------------------------- generate
@@ -105,8 +110,10 @@ def generate_command_line(args: argparse.Namespace) -> str:
     parts = ["hamkit", "data", "generate"]
     for option in ("xyz", "smiles", "preset", "out", "count", "xc", "basis", "grid_level",
                    "conv_tol", "max_cycle", "kmesh", "pseudo", "max_distance", "ke_cutoff", "workers",
-                   "seed"):
+                   "scheduler", "cluster", "seed"):
         value = getattr(args, option, None)
+        if option == "workers" and (getattr(args, "scheduler", None) or getattr(args, "cluster", None)):
+            continue  # labelled on a Dask cluster
         if value is not None:
             parts += [f"--{option.replace('_', '-')}", str(value)]
     return shlex.join(parts)
@@ -177,6 +184,8 @@ def _generate(args: argparse.Namespace) -> int:
         raise HamkitError(f"--count must be >= 1, got {args.count}")
     if args.workers < 1:
         raise HamkitError(f"--workers must be >= 1, got {args.workers}")
+    console = Console(stderr=True)
+    outcomes = outcome_source(args, console)
     source: dict[str, Any]
     if args.preset is not None:
         jobs = sources.preset_jobs(args.preset, args.count or DEFAULT_PRESET_COUNT, args.seed)
@@ -192,8 +201,7 @@ def _generate(args: argparse.Namespace) -> int:
     periodic = args.preset in sources.PERIODIC_PRESETS or any(
         job.structure is not None and job.structure.is_periodic for job in jobs)
     settings = _periodic_settings(args) if periodic else _molecular_settings(args)
-    console = Console(stderr=True)
-    report = generate(jobs, args.out, settings, workers=args.workers, source=source,
+    report = generate(jobs, args.out, settings, workers=args.workers, outcomes=outcomes, source=source,
                       command_line=generate_command_line(args), progress=not args.no_progress,
                       console=console)
     per = report.seconds / len(report.computed) if report.computed else 0.0
@@ -406,10 +414,11 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return {"generate": _generate, "info": _info, "convert": _convert}[args.action](args)
+    return {"generate": _generate, "info": _info, "convert": _convert,
+            "merge": data_merge_cmd.run}[args.action](args)
 
 
 def add_commands(commands: CommandRegistrar) -> None:
     """Add ``data``."""
-    commands.add("data", help="Generate (PySCF), inspect and convert Hamiltonian datasets.",
+    commands.add("data", help="Generate (PySCF), inspect, convert and merge Hamiltonian datasets.",
                  configure=_configure, run=_run)

@@ -7,6 +7,10 @@ finished structure is written (and flushed) at once, so a killed run keeps all o
 SCF failures (non-convergence, open shells, embedding failures) are appended to
 ``<out>.failed.jsonl`` and reported on the console, and the run goes on.
 
+The SCFs run in this process, in a local process pool, or on a Dask cluster
+(:mod:`hamkit.data.dask_labelling`, chosen with ``outcomes``); in every case this process
+alone writes the store, one structure as soon as it arrives.
+
 Molecules are labelled with :class:`LabelSettings` (one H per structure), periodic
 structures with :class:`PeriodicLabelSettings` (real-space H(R) per lattice translation,
 :mod:`hamkit.data.pbc_labels`); one run holds one kind.
@@ -25,7 +29,8 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,12 +44,9 @@ from hamkit.data.pbc_labels import PeriodicLabelSettings, compute_periodic_label
 from hamkit.data.pyscf_labels import LabelSettings, compute_labels
 from hamkit.data.sources import Job, embed_smiles
 from hamkit.data.store import StoreHeader, StoreReader, StoreWriter
+from hamkit.data.store.header import LABEL_FIELDS, label_differences
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
-
-LABEL_FIELDS = ("code", "code_version", "method", "xc", "basis", "grid_level", "conv_tol", "max_cycle")
-"""Provenance fields that must agree for a run to resume an existing store (with every
-other field of the settings' own provenance, e.g. ``kmesh`` and ``pseudo``)."""
 
 Settings = LabelSettings | PeriodicLabelSettings
 
@@ -148,8 +150,19 @@ def _label_packed(arguments: tuple[Job, Settings, dict[str, Any]]) -> Outcome:
     return label_job(job, settings, OrbitalBasis.from_dict(basis))
 
 
+OutcomeSource = Callable[[Sequence[Job], Settings, OrbitalBasis], Generator[Outcome, None, None]]
+"""Where outcomes come from: ``source(jobs, settings, basis)`` yields one :class:`Outcome`
+per job, in any order (this process pool, or a Dask cluster:
+:func:`hamkit.data.dask_labelling.dask_outcomes`)."""
+
+
+def local_outcomes(workers: int = 1) -> OutcomeSource:
+    """The :data:`OutcomeSource` of this machine: this process, or ``workers`` processes."""
+    return lambda jobs, settings, basis: _outcomes(jobs, settings, basis, workers)
+
+
 def _outcomes(jobs: Sequence[Job], settings: Settings, basis: OrbitalBasis,
-              workers: int) -> Iterator[Outcome]:
+              workers: int) -> Generator[Outcome, None, None]:
     """Outcomes in job order; ``workers > 1`` uses a spawned single-threaded process pool."""
     if workers <= 1:
         for job in jobs:
@@ -169,13 +182,9 @@ def _check_resume(out: Path, jobs: Sequence[Job], label_provenance: dict[str, An
         HamkitError: Different label settings, or a stored key made from another input.
     """
     with StoreReader(out) as store:
-        stored = json.loads(json.dumps(store.header.provenance))
-        requested = json.loads(json.dumps(label_provenance))  # tuples as JSON lists
-        fields = [*LABEL_FIELDS, *sorted(set(requested) - set(LABEL_FIELDS))]
-        differences = [
-            f"{name}: stored {stored.get(name)!r}, requested {requested.get(name)!r}"
-            for name in fields if stored.get(name) != requested.get(name)
-        ]
+        fields = [*LABEL_FIELDS, *sorted(set(label_provenance) - set(LABEL_FIELDS))]
+        differences = [f"{name}: stored {stored!r}, requested {requested!r}" for name, stored, requested
+                       in label_differences(store.header.provenance, label_provenance, fields)]
         if differences:
             raise HamkitError(
                 f"{out} exists with different label settings ({'; '.join(differences)}); "
@@ -208,6 +217,7 @@ def generate(
     settings: Settings,
     *,
     workers: int = 1,
+    outcomes: OutcomeSource | None = None,
     source: dict[str, Any] | None = None,
     command_line: str | None = None,
     progress: bool = True,
@@ -222,6 +232,9 @@ def generate(
             (k-mesh, pseudopotential, ...) for periodic structures.
         workers: Processes; each runs PySCF single-threaded. ``1`` computes in this
             process with PySCF's default threading.
+        outcomes: Where the structures are labelled instead (e.g. a Dask cluster,
+            :func:`hamkit.data.dask_labelling.dask_outcomes`); ``workers`` is then unused.
+            Whatever the source, this process alone writes the store, as results arrive.
         source: Description of the input recorded in the provenance (e.g.
             ``{"kind": "preset", "name": "water", "seed": 0}``).
         command_line: Recorded in the provenance.
@@ -265,9 +278,10 @@ def generate(
             stored = dict(writer.header.provenance)
             stored["resumed"] = [*stored.get("resumed", []), run_info]
             writer.set_header(StoreHeader(writer.header.basis, stored))
-        with _progress(console, progress) as bar:
+        source_of = outcomes or local_outcomes(workers)
+        with _progress(console, progress) as bar, closing(source_of(todo, settings, basis)) as labelled:
             task = bar.add_task(f"{settings.xc}/{settings.basis}", total=len(todo))
-            for outcome in _outcomes(todo, settings, basis, workers):
+            for outcome in labelled:
                 if outcome.record is not None:
                     writer.write(outcome.record, source_id=outcome.job.source_id)
                     report.computed.append(outcome.job.key)

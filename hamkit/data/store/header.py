@@ -16,7 +16,7 @@ hamkit reads both and writes version 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,16 @@ UNITS: dict[str, str] = {
     "fermi_level": "hartree",
 }
 """Units of every stored quantity (a version-1 store lists the first four)."""
+
+LABEL_FIELDS = ("code", "code_version", "method", "xc", "basis", "grid_level", "conv_tol", "max_cycle")
+"""Provenance fields that say how the labels were made: a run resuming a store, and stores
+that are merged, must agree on them (and on every other field of the label settings' own
+provenance, e.g. ``kmesh`` and ``pseudo``)."""
+
+RUN_FIELDS = frozenset({"hamkit_version", "command_line", "created", "source", "resumed",
+                        "converted_from", "merged_from"})
+"""Provenance fields that describe one run rather than the labels (they may differ between
+stores that are merged)."""
 
 
 class StoreFormatError(HamkitError):
@@ -161,3 +171,26 @@ def merge_basis(stored: OrbitalBasis, extra: OrbitalBasis, source: str = "<store
     if len(merged) == len(stored.element_shells):
         return stored
     return OrbitalBasis.from_shells(merged, stored.name)
+
+
+def label_differences(first: Mapping[str, Any], second: Mapping[str, Any],
+                      fields: Sequence[str] | None = None) -> list[tuple[str, Any, Any]]:
+    """The label settings on which two provenances disagree.
+
+    Values are compared as JSON (a tuple equals a list).
+
+    Args:
+        first: One provenance (e.g. a store's).
+        second: The other (e.g. the settings of a run that resumes the store).
+        fields: Names to compare; default :data:`LABEL_FIELDS`, then every other field of
+            either provenance that is not one of :data:`RUN_FIELDS`, sorted.
+
+    Returns:
+        ``(name, first value, second value)`` per differing field (None where absent).
+    """
+    first, second = json.loads(json.dumps(first)), json.loads(json.dumps(second))
+    if fields is None:
+        others = (set(first) | set(second)) - set(LABEL_FIELDS) - RUN_FIELDS
+        fields = [*LABEL_FIELDS, *sorted(others)]
+    return [(name, first.get(name), second.get(name)) for name in fields
+            if first.get(name) != second.get(name)]
