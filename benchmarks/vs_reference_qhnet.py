@@ -8,7 +8,8 @@ Usage:
 ``--reference`` is a checkout of https://github.com/divelab/AIRS (or its
 ``OpenDFT/QHBench/QH9`` folder, or the ``models/QHNet.py`` file itself); nothing of it is
 copied into hamkit. Every model trains on the same structures in the same batches
-(AdamW, the recipe's learning rate), step by step in one process: each round runs one
+(AdamW at the first recipe's learning rate: torch's default AdamW for the reference, as its
+training script; hamkit's own optimizer setup, as ``hamkit train``), step by step in one process: each round runs one
 training step of every model, the order rotating from round to round, so a slow spell of a
 shared machine hits all models alike. Reported per model: median seconds per training step,
 median inference milliseconds per molecule (no_grad forward), peak memory of a training
@@ -41,6 +42,7 @@ from hamkit.bench.timing import (  # noqa: E402
 from hamkit.data.graph import labelled_graph  # noqa: E402
 from hamkit.engine.batches import collate, targets_of  # noqa: E402
 from hamkit.engine.objective import Objective  # noqa: E402
+from hamkit.engine.optim import build_optimizer  # noqa: E402
 from hamkit.engine.prepare import build_context, open_dataset_file  # noqa: E402
 from hamkit.model import build_model  # noqa: E402
 from hamkit.recipe import load_recipe  # noqa: E402
@@ -86,12 +88,13 @@ def hamkit_contender(recipe_path: str, dataset: object, records: list[list], lr:
                      dtype: torch.dtype, device: torch.device) -> Contender:
     """hamkit's model of a recipe, built for the dataset's basis."""
     torch.manual_seed(0)
-    recipe = load_recipe(recipe_path, [f"train.dtype={str(dtype).removeprefix('torch.')}"])
+    overrides = [f"train.dtype={str(dtype).removeprefix('torch.')}"] + ([f"train.lr={lr}"] if lr else [])
+    recipe = load_recipe(recipe_path, overrides)
     context = build_context(dataset, str(dtype).removeprefix("torch."))
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     batches = [collate([labelled_graph(r, dataset.basis, None) for r in chunk], dtype, device) for chunk in records]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr or recipe.sections.train.lr)
+    optimizer = build_optimizer(model.parameters(), recipe.sections.train)  # what `hamkit train` uses
     return Contender(Path(recipe_path).stem, model, batches,
                      lambda m, b: objective(m(b), targets_of(b))[0], optimizer)
 
@@ -103,7 +106,7 @@ def reference_contender(reference: str, dataset: object, records: list[list], lr
     model = reference_qhnet.build_reference(reference, device, dtype)
     batches = [reference_qhnet.reference_batch([reference_qhnet.reference_graph(r, dataset.basis) for r in chunk],
                                                dtype, device) for chunk in records]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)  # as the reference's training script
     return Contender(REFERENCE, model, batches,
                      lambda m, b: reference_qhnet.reference_loss(m(b), b), optimizer)
 

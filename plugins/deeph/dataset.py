@@ -40,7 +40,7 @@ from hamkit.components import BuildContext, ComponentConfig
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.readers import FileDataset, existing_path
 from hamkit.data.structure import HamiltonianRecord, Structure
-from hamkit.data.validation import check_matrix, check_numbers, element_symbol, record_error
+from hamkit.data.validation import MAX_ATOMIC_NUMBER, check_matrix, check_numbers, element_symbol, record_error
 from hamkit.physics.orbital_order import matrix_to_canonical
 from hamkit_plugins.deeph.folder import (
     HARTREE_EV,
@@ -124,7 +124,7 @@ class DeepHDataset(FileDataset):
         first: dict[int, Path] = {}
         for header in self.headers:
             for z, ls in header_shells(header).items():
-                if not 1 <= z <= 118:
+                if not 1 <= z <= MAX_ATOMIC_NUMBER:
                     raise record_error(header.folder, None, f"element.dat holds {z}, not an element",
                                        "the file is damaged")
                 if shells.setdefault(z, ls) != ls:

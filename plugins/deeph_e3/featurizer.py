@@ -46,6 +46,7 @@ from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
 from hamkit.errors import HamkitError
+from hamkit.nn import RadialEmbedding, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
 from hamkit.recipe.bounds import LayerCount, Width, check_irreps_bounds
 from hamkit_plugins.deeph_e3.blocks import (
@@ -57,9 +58,6 @@ from hamkit_plugins.deeph_e3.blocks import (
 )
 from hamkit_plugins.deeph_e3.irreps import MAX_DEGREE, IrrepsSpec
 from hamkit_plugins.deeph_e3.ops import TypeGroups
-from hamkit_plugins.deeph_e3.radial import GaussianRadialBasis, cosine_cutoff
-
-MAX_ATOMIC_NUMBER = 118
 
 
 class DeepHE3Config(ComponentConfig):
@@ -175,7 +173,7 @@ class DeepHE3Featurizer(Featurizer):
 
         Raises:
             HamkitError: No species (the self-connections need one table per element and
-                per ordered element pair).
+                per ordered element pair), or atomic numbers outside 1..118.
         """
         super().__init__()
         if not species:
@@ -191,20 +189,14 @@ class DeepHE3Featurizer(Featurizer):
         self.physical_parity = config.parity == "physical"
 
         species = tuple(sorted(set(int(z) for z in species)))
-        if species[0] < 1 or species[-1] > MAX_ATOMIC_NUMBER:
-            raise HamkitError(
-                f"deeph_e3: species must be atomic numbers 1..{MAX_ATOMIC_NUMBER}, got {list(species)}"
-            )
-        lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
-        lookup[list(species)] = torch.arange(len(species))
-        self.register_buffer("species_lookup", lookup, persistent=False)
+        self.register_buffer("species_lookup", species_table(species, "deeph_e3"), persistent=False)
         self.species = species
         n_species = len(species)
 
         node_start = IrrepsSpec(((node.mul_of((0, 1)), 0, 1),))
         edge_start = IrrepsSpec(((edge.mul_of((0, 1)), 0, 1),))
         self.embedding = nn.Embedding(n_species, node_start.dim)
-        self.radial = GaussianRadialBasis(config.num_radial, config.cutoff)
+        self.radial = RadialEmbedding("gaussian", config.num_radial, config.cutoff)
         self.edge_embedding = nn.Linear(config.num_radial, edge_start.dim, bias=False)
 
         common = dict(
@@ -260,14 +252,7 @@ class DeepHE3Featurizer(Featurizer):
         Returns:
             The geometry, in the parameter dtype.
         """
-        z = graph.z.long()
-        species = self.species_lookup[z.clamp(0, MAX_ATOMIC_NUMBER)]
-        if bool((species < 0).any()) or bool((z > MAX_ATOMIC_NUMBER).any()):
-            unknown = sorted(set(z[(species < 0) | (z > MAX_ATOMIC_NUMBER)].tolist()))
-            raise HamkitError(
-                f"deeph_e3: element(s) Z={unknown} are not in the embedding "
-                f"(built for Z={list(self.species)})"
-            )
+        species = species_indices(self.species_lookup, graph.z, "deeph_e3")
         pos = graph.pos.to(self.dtype)
         pair_index = graph.pair_index.long()
         i, j = pair_index
@@ -291,7 +276,7 @@ class DeepHE3Featurizer(Featurizer):
             pair_index=pair_index,
             sh=sh,
             radial=self.radial(distance),
-            envelope=cosine_cutoff(distance, self.config.cutoff),
+            envelope=cosine_envelope(distance, self.config.cutoff),
             message=torch.nonzero(distance < self.config.cutoff).squeeze(1),
             node_groups=TypeGroups.build(species),
             pair_groups=TypeGroups.build(species[i] * n_species + species[j]),

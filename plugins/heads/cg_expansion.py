@@ -16,11 +16,10 @@ from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
 from hamkit.errors import HamkitError
 from hamkit.data.graph import onsite_blocks
+from hamkit.nn import MAX_ATOMIC_NUMBER, species_indices, species_table
 from hamkit_plugins.heads.expansion import Irrep, PairExpansion, pair_expansion
 from hamkit_plugins.heads.indexing import locate_pairs, packed_offsets
 from hamkit_plugins.heads.projection import BlockProjection
-
-MAX_ATOMIC_NUMBER = 118
 
 
 class CGExpansionConfig(ComponentConfig):
@@ -116,11 +115,9 @@ class CGExpansionHead(Head):
         node_in = self._input_irreps(node_irreps, "node_irreps")
         pair_in = self._input_irreps(pair_irreps, "pair_irreps")
 
-        lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
-        lookup[list(species)] = torch.arange(len(species))
         orbitals = torch.zeros(MAX_ATOMIC_NUMBER + 1, dtype=torch.long)
         orbitals[list(species)] = torch.tensor([basis.n_orbitals(z) for z in species])
-        self.register_buffer("species_lookup", lookup, persistent=False)
+        self.register_buffer("species_lookup", species_table(species, "cg_expansion"), persistent=False)
         self.register_buffer("orbital_count", orbitals, persistent=False)
 
         self.maps = nn.ModuleDict()
@@ -201,10 +198,7 @@ class CGExpansionHead(Head):
         block_index = graph.block_index.long()
         n_atoms = z.shape[0]
         row, col = block_index
-        species = self.species_lookup[z]
-        if bool((species < 0).any()):
-            unknown = sorted(set(z[species < 0].tolist()))
-            raise HamkitError(f"cg_expansion: element(s) Z={unknown} not supported (built for {list(self.species)})")
+        species = species_indices(self.species_lookup, z, "cg_expansion", missing="not supported")
         sizes = self.orbital_count[z[row]] * self.orbital_count[z[col]]
         offsets = packed_offsets(sizes)
         total = int(offsets[-1])

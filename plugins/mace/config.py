@@ -9,7 +9,6 @@ from pydantic import Field, field_validator, model_validator
 from hamkit.components import ComponentConfig
 from hamkit.recipe.bounds import Degree, LayerCount, Width, check_widths
 
-MAX_ATOMIC_NUMBER = 118
 MAX_WIGNER_L = 11
 """e3nn's wigner_3j table stops at this degree (MACE's product basis needs correlation x max_ell)."""
 

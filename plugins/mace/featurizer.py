@@ -48,14 +48,13 @@ from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
 from hamkit.errors import HamkitError
+from hamkit.nn import MAX_ATOMIC_NUMBER, GaussianBasis, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
-from hamkit_plugins.mace.config import MAX_ATOMIC_NUMBER, MACEConfig, mace_option_problems
+from hamkit_plugins.mace.config import MACEConfig, mace_option_problems
 from hamkit_plugins.mace.layers import (
     DegreeRMSNorm,
-    GaussianBasis,
     PairFeatures,
     SelfFeatures,
-    cosine_envelope,
     degree_irreps,
     radius_edges,
     scalar_indices,
@@ -129,9 +128,7 @@ class MACEFeaturizer(Featurizer):
         features_in = self.hidden_irreps * (config.num_interactions if config.node_layers == "all" else 1)
         self.features_irreps = o3.Irreps(features_in)
 
-        lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
-        lookup[list(species)] = torch.arange(len(species))
-        self.register_buffer("species_lookup", lookup, persistent=False)
+        self.register_buffer("species_lookup", species_table(species, "mace featurizer"), persistent=False)
         self.register_buffer("scalar_index", scalar_indices(self.features_irreps), persistent=False)
 
         with _building(torch.float64):
@@ -231,13 +228,7 @@ class MACEFeaturizer(Featurizer):
         Raises:
             HamkitError: An element MACE was not built for.
         """
-        z = graph.z.long()
-        index = self.species_lookup[z.clamp(0, MAX_ATOMIC_NUMBER)]
-        if bool((index < 0).any()) or bool((z > MAX_ATOMIC_NUMBER).any()):
-            unknown = sorted(set(z[(index < 0) | (z > MAX_ATOMIC_NUMBER)].tolist()))
-            raise HamkitError(
-                f"mace: element(s) Z={unknown} are not in the embedding (built for Z={list(self.species)})"
-            )
+        index = species_indices(self.species_lookup, graph.z, "mace")
         return torch.nn.functional.one_hot(index, len(self.species)).to(self.dtype)
 
     def _batch(self, graph: Any) -> torch.Tensor:

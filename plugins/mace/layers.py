@@ -21,8 +21,6 @@ harmonics, O(3) equivariance).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -103,26 +101,6 @@ def radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float) -> torch
         distance = (pos[col] - pos[row]).norm(dim=-1)
     keep = (row != col) & (distance < cutoff)
     return torch.stack([row[keep], col[keep]])
-
-
-def cosine_envelope(distance: torch.Tensor, cutoff: float) -> torch.Tensor:
-    """``0.5 (cos(pi r / r_c) + 1)`` inside the cutoff, 0 beyond (value and slope vanish at r_c)."""
-    value = 0.5 * (torch.cos(math.pi * distance / cutoff) + 1.0)
-    return torch.where(distance < cutoff, value, torch.zeros_like(value))
-
-
-class GaussianBasis(nn.Module):
-    """``num`` Gaussians with centres evenly spaced on [0, span] and width = spacing."""
-
-    def __init__(self, num: int, span: float) -> None:
-        super().__init__()
-        self.num, self.span = num, float(span)
-        self.width = self.span / max(num - 1, 1)
-
-    def forward(self, distance: torch.Tensor) -> torch.Tensor:
-        """Distances (n,) -> (n, num)."""
-        centres = torch.linspace(0.0, self.span, self.num, dtype=distance.dtype, device=distance.device)
-        return torch.exp(-0.5 * ((distance[:, None] - centres) / self.width).square())
 
 
 class DegreeRMSNorm(nn.Module):

@@ -36,7 +36,7 @@ from torch import nn
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.featurizer import InductionPoint
 from hamkit.components.features import EquivariantFeatures
-from hamkit.errors import HamkitError
+from hamkit.nn import MAX_ATOMIC_NUMBER, RadialEmbedding, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
 from hamkit.recipe.bounds import Degree, LayerCount, Width
 from hamkit_plugins.qhnet.irreps_util import even_irreps, spherical_harmonics_by_degree
@@ -49,9 +49,7 @@ from hamkit_plugins.qhnet.layers import (
     QHNetState,
     SelfLayer,
 )
-from hamkit_plugins.qhnet.radial import RadialEmbedding, cosine_envelope
-
-MAX_ATOMIC_NUMBER = 118
+from hamkit_plugins.qhnet.so3 import SO3TensorProduct
 
 
 class QHNetConfig(ComponentConfig):
@@ -98,6 +96,13 @@ class QHNetConfig(ComponentConfig):
         "in QHNet (radial basis spans cutoff; farther pairs get distance-independent weights).",
     )
     avg_neighbors: float = Field(10.0, gt=0, description="Divides the summed messages.")
+    compile: bool = Field(
+        False,
+        description="Run the tensor products through torch.compile (inductor; on CPU it needs a "
+        "C++ compiler). Same arithmetic up to rounding; a one-off compile of 1-3 minutes, then "
+        "about 2x faster training steps at the reference sizes on CPU. Not for double "
+        "backward through the backbone (e.g. forces).",
+    )
 
     @model_validator(mode="after")
     def _check_layers(self) -> "QHNetConfig":
@@ -161,9 +166,7 @@ class QHNetFeaturizer(Featurizer):
         self.pair_irreps = output_irreps
 
         species = tuple(sorted(set(species))) or tuple(range(1, MAX_ATOMIC_NUMBER + 1))
-        lookup = torch.full((MAX_ATOMIC_NUMBER + 1,), -1, dtype=torch.long)
-        lookup[list(species)] = torch.arange(len(species))
-        self.register_buffer("species_lookup", lookup, persistent=False)
+        self.register_buffer("species_lookup", species_table(species, "qhnet"), persistent=False)
         self.species = species
         self.embedding = nn.Embedding(len(species), config.hidden)
 
@@ -188,6 +191,9 @@ class QHNetFeaturizer(Featurizer):
                 )
             )
         self.blocks = nn.ModuleList(blocks)
+        for module in self.blocks.modules():
+            if isinstance(module, SO3TensorProduct):
+                module.compiled = config.compile
         self.self_output = OutputProjection(config.hidden, lmax, config.output_channels)
         self.pair_output = OutputProjection(config.hidden, lmax, config.output_channels)
 
@@ -227,14 +233,11 @@ class QHNetFeaturizer(Featurizer):
 
         Returns:
             The geometry, in the parameter dtype.
+
+        Raises:
+            HamkitError: An element that is not in the embedding.
         """
-        z = graph.z.long()
-        species = self.species_lookup[z.clamp(0, MAX_ATOMIC_NUMBER)]
-        if bool((species < 0).any()) or bool((z > MAX_ATOMIC_NUMBER).any()):
-            unknown = sorted(set(z[species < 0].tolist()))
-            raise HamkitError(
-                f"qhnet: element(s) Z={unknown} are not in the embedding (built for Z={list(self.species)})"
-            )
+        species = species_indices(self.species_lookup, graph.z, "qhnet")
         pos = graph.pos.to(self.dtype)
         pair_index = graph.pair_index.long()
         vectors = pos[pair_index[1]] - pos[pair_index[0]]

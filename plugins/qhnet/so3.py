@@ -90,6 +90,7 @@ class SO3TensorProduct(nn.Module):
         ])
         self.weight_numel = len(self.paths) * mul
         self.weight = nn.Parameter(torch.randn(len(self.paths), mul)) if internal_weights else None
+        self.compiled = False
         self._build_groups()
 
     def _build_groups(self) -> None:
@@ -156,6 +157,14 @@ class SO3TensorProduct(nn.Module):
         Returns:
             ``[(n, mul, 2l + 1)]`` for l = 0..lmax_out.
         """
+        if self.compiled:
+            return _compiled_fused(self, x, y, weight)
+        return self._fused(x, y, weight)
+
+    def _fused(
+        self, x: DegreeFeatures, y: DegreeFeatures, weight: torch.Tensor | None = None
+    ) -> DegreeFeatures:
+        """The fused evaluation (see the class docstring); arguments as :meth:`forward`."""
         n = x[0].shape[0]
         weights = self._path_weights(n, weight)[..., None].unbind(1)  # n_paths x (n or 1, mul, 1)
         out: list[torch.Tensor | None] = [None] * (self.lmax_out + 1)
@@ -181,6 +190,17 @@ class SO3TensorProduct(nn.Module):
             (o * norm) if o is not None else x[0].new_zeros(n, self.mul, 2 * l + 1)
             for l, (o, norm) in enumerate(zip(out, self.norms))
         ]
+
+
+def _fused_of(tp: SO3TensorProduct, x: DegreeFeatures, y: DegreeFeatures,
+              weight: torch.Tensor | None) -> DegreeFeatures:
+    return tp._fused(x, y, weight)
+
+
+_compiled_fused = torch.compile(_fused_of, dynamic=True)
+"""``tp._fused`` through ``torch.compile`` (inductor; compiled on first use, per tensor-product
+shape, for any number of items). A module-level function taking the module as an argument,
+so that copies of a model (the EMA) run with their own weights."""
 
 
 class DegreeLinear(nn.Module):

@@ -1,4 +1,4 @@
-"""Radial embeddings of interatomic distances: Gaussian or Bessel basis times a smooth cutoff."""
+"""Radial functions of interatomic distances: a smooth cutoff and Gaussian or Bessel bases."""
 
 from __future__ import annotations
 
@@ -21,29 +21,39 @@ def cosine_envelope(distance: torch.Tensor, cutoff: float) -> torch.Tensor:
     Returns:
         Envelope values in [0, 1], shape (n_edges,).
     """
-    inside = distance < cutoff
     value = 0.5 * (torch.cos(math.pi * distance / cutoff) + 1.0)
-    return torch.where(inside, value, torch.zeros_like(value))
+    return torch.where(distance < cutoff, value, torch.zeros_like(value))
 
 
 class GaussianBasis(nn.Module):
     """``num`` Gaussians with centres evenly spaced on [0, r_c] and width = spacing.
 
+    ``g_k(r) = exp(-0.5 ((r - mu_k) / w)^2)`` with ``mu_k = k r_c / (num - 1)`` and
+    ``w = r_c / (num - 1)`` (``w = r_c`` for a single Gaussian). The centres are a
+    non-persistent float64 buffer: they follow ``module.to(dtype)`` and stay out of
+    checkpoints.
+
     Args:
         num: Number of basis functions.
-        cutoff: ``r_c`` in Angstrom.
+        cutoff: ``r_c`` in Angstrom (the last centre).
     """
 
     def __init__(self, num: int, cutoff: float) -> None:
         super().__init__()
         centres = torch.linspace(0.0, cutoff, num, dtype=torch.float64)
-        width = cutoff / max(num - 1, 1)
         self.register_buffer("centres", centres, persistent=False)
-        self.inverse_width = 1.0 / width
+        self.inverse_width = 1.0 / (cutoff / max(num - 1, 1))
 
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
-        """Distances (n_edges,) to basis values (n_edges, num)."""
-        scaled = (distance[:, None] - self.centres) * self.inverse_width
+        """Basis values of distances.
+
+        Args:
+            distance: Distances in Angstrom, shape (n_edges,).
+
+        Returns:
+            Values in (0, 1], shape (n_edges, num), in ``distance``'s dtype.
+        """
+        scaled = (distance[:, None] - self.centres.to(distance.dtype)) * self.inverse_width
         return torch.exp(-0.5 * scaled.square())
 
 
@@ -62,7 +72,14 @@ class BesselBasis(nn.Module):
         self.prefactor = math.sqrt(2.0 / cutoff)
 
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
-        """Distances (n_edges,) to basis values (n_edges, num); distances must be > 0."""
+        """Basis values of distances.
+
+        Args:
+            distance: Distances in Angstrom, shape (n_edges,); must be > 0.
+
+        Returns:
+            Values, shape (n_edges, num).
+        """
         r = distance[:, None]
         return self.prefactor * torch.sin(self.frequencies * r) / r
 
@@ -71,9 +88,12 @@ class RadialEmbedding(nn.Module):
     """Radial basis multiplied by :func:`cosine_envelope`: zero at and beyond the cutoff.
 
     Args:
-        kind: ``"gaussian"`` or ``"bessel"``.
+        kind: ``"gaussian"`` (:class:`GaussianBasis`) or ``"bessel"`` (:class:`BesselBasis`).
         num: Number of basis functions.
-        cutoff: Range in Angstrom.
+        cutoff: Range in Angstrom, of the basis and of the envelope.
+
+    Raises:
+        ValueError: Another ``kind``.
     """
 
     def __init__(self, kind: str, num: int, cutoff: float) -> None:
@@ -88,5 +108,12 @@ class RadialEmbedding(nn.Module):
         self.num = num
 
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
-        """Distances (n_edges,) in Angstrom to embeddings (n_edges, num)."""
+        """Embeddings of distances.
+
+        Args:
+            distance: Distances in Angstrom, shape (n_edges,).
+
+        Returns:
+            Embeddings, shape (n_edges, num); zero where ``distance >= cutoff``.
+        """
         return self.basis(distance) * cosine_envelope(distance, self.cutoff)[:, None]
