@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hamkit.components.base import Component
+
+if TYPE_CHECKING:
+    from hamkit.data.structure import Structure
 
 
 class Dataset(Component, Sequence):
@@ -26,3 +29,15 @@ class Dataset(Component, Sequence):
 
     def __getitem__(self, index: int) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def key_and_structure(self, index: int) -> tuple[str | None, Structure]:
+        """The key and atoms of record ``index`` (for geometry checks and sizes of large data).
+
+        The default reads the whole record; readers that can skip the matrices override it
+        (the ``hamkit`` store reads only numbers, positions and charge).
+
+        Returns:
+            ``(record.key, record.structure)``.
+        """
+        record = self[index]
+        return record.key, record.structure

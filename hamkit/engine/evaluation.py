@@ -7,7 +7,8 @@ both give the same keys, so tables and ablations treat them alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -142,3 +143,71 @@ def evaluate_predictions(
 ) -> dict[str, dict]:
     """``{key: {"mean", "per_structure"}}`` over records (each with its own charge)."""
     return summarize_metrics([record_metrics(r, g, v, basis) for r, g, v in zip(records, graphs, packed)])
+
+
+ORBITAL_ENERGIES_SHOWN = 12
+"""Lowest orbital energies per test molecule in ``plots/orbital_energies.png``."""
+
+
+@dataclass
+class SplitEvaluation:
+    """The scores of a split, gathered one batch at a time.
+
+    Attributes:
+        metrics: ``{key: {"mean", "per_structure"}}`` (:func:`summarize_metrics`); empty
+            for an empty split.
+        periodic: Some structure is a crystal (errors read best in meV).
+        predicted_levels: Lowest predicted orbital energies of each molecule, (<= 12,) each.
+        reference_levels: The reference ones, aligned.
+    """
+
+    metrics: dict[str, dict] = field(default_factory=dict)
+    periodic: bool = False
+    predicted_levels: list[np.ndarray] = field(default_factory=list)
+    reference_levels: list[np.ndarray] = field(default_factory=list)
+
+
+def orbital_levels(record: HamiltonianRecord, graph: Data, values: np.ndarray, basis: OrbitalBasis,
+                   n_lowest: int = ORBITAL_ENERGIES_SHOWN) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest predicted and reference orbital energies of a molecule (Hartree), (<= n_lowest,) each.
+
+    Args:
+        record: The molecular record (reference H and S).
+        graph: Its graph.
+        values: (n_elements,) packed prediction in the graph's layout.
+        basis: The orbital basis.
+        n_lowest: Levels kept.
+    """
+    predicted = unpack_blocks(values, graph_layout(graph, basis)[0])
+    return (solve_generalized_eigen(predicted, record.overlap)[0][:n_lowest],
+            solve_generalized_eigen(record.hamiltonian, record.overlap)[0][:n_lowest])
+
+
+def evaluate_split(model: torch.nn.Module, chunks: Iterable[list[tuple[HamiltonianRecord, Data]]],
+                   dtype: torch.dtype, device: torch.device, basis: OrbitalBasis,
+                   levels: bool = True) -> SplitEvaluation:
+    """Predict and score a split batch by batch, holding no more than one batch of records.
+
+    Args:
+        model: The trained model.
+        chunks: ``(record, graph)`` pairs, one batch per chunk, in split order
+            (:func:`hamkit.engine.loaders.chunk_loader` over a
+            :class:`~hamkit.engine.prepare.RecordGraphs`).
+        dtype: Model dtype.
+        device: Model device.
+        basis: The orbital basis.
+        levels: Also collect the orbital energies of the molecules (for the plot).
+    """
+    result, rows = SplitEvaluation(), []
+    for chunk in chunks:
+        records, graphs = [pair[0] for pair in chunk], [pair[1] for pair in chunk]
+        packed = predict_packed(model, graphs, dtype, device, len(chunk))
+        for record, graph, values in zip(records, graphs, packed):
+            rows.append(record_metrics(record, graph, values, basis))
+            result.periodic = result.periodic or record.is_periodic
+            if levels and not record.is_periodic:
+                predicted, reference = orbital_levels(record, graph, values, basis)
+                result.predicted_levels.append(predicted)
+                result.reference_levels.append(reference)
+    result.metrics = summarize_metrics(rows) if rows else {}
+    return result

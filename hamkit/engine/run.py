@@ -28,21 +28,19 @@ import torch
 import yaml
 
 import hamkit
-from hamkit.data.graph import graph_layout
 from hamkit.engine import callbacks as cb
 from hamkit.engine.checkpoint import load_checkpoint
 from hamkit.engine.run_lock import LOCK_FILE, RunLock
 from hamkit.engine.threads import apply_threads, choose_threads
 from hamkit.engine.distributed import DistributedContext
-from hamkit.engine.evaluation import evaluate_predictions, predict_packed
+from hamkit.engine.evaluation import evaluate_split
+from hamkit.engine.loaders import chunk_loader
 from hamkit.engine.objective import Objective
 from hamkit.engine.plots import plot_learning_curves, plot_orbital_energies
-from hamkit.engine.prepare import LazyGraphs, build_context, make_graphs, prepare_data, report_warnings
+from hamkit.engine.prepare import RecordGraphs, build_context, prepare_data, report_warnings, split_graphs
 from hamkit.engine.trainer import LoopState, Trainer
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
-from hamkit.physics.blocks import unpack_blocks
-from hamkit.physics.eigen import solve_generalized_eigen
 from hamkit.recipe import ResolvedRecipe, load_recipe
 from hamkit.safe_output import atomic_file, remove_path
 
@@ -158,15 +156,6 @@ def restore_trainer(trainer: Trainer, state: dict, run_dir: Path) -> None:
         ) from None
 
 
-def _orbital_energies(molecules, basis, n_lowest: int = 12) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    predicted, reference = [], []
-    for record, graph, values in molecules:
-        h_pred = unpack_blocks(values, graph_layout(graph, basis)[0])
-        predicted.append(solve_generalized_eigen(h_pred, record.overlap)[0][:n_lowest])
-        reference.append(solve_generalized_eigen(record.hamiltonian, record.overlap)[0][:n_lowest])
-    return predicted, reference
-
-
 def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
                  distributed: DistributedContext | None = None, show_progress: bool = True,
                  extra_callbacks: Sequence[cb.Callback] = (), overwrite: bool = False) -> RunResult:
@@ -208,16 +197,14 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     resume_state = read_resume_state(run_dir) if resume else None  # fail before the data work
     torch.manual_seed(train.seed)
     device = pick_device(train.device, distributed)
-    data = prepare_data(recipe)
+    data = prepare_data(recipe, progress=distributed.is_main)
     if distributed.is_main:
         report_warnings(data.warnings)
-    context = build_context(data.dataset, train.dtype, data.splits["train"])
+    context = build_context(data.dataset, train.dtype, data.splits["train"], train.seed)
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     cutoff = getattr(model.featurizer, "pair_cutoff", None)
-    graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("val", "test")}
-    graphs["train"] = (LazyGraphs(data.dataset, data.splits["train"], cutoff) if train.num_workers
-                       else make_graphs(data.dataset, data.splits["train"], cutoff, "train"))
+    graphs = split_graphs(data, cutoff)
     atoms = data.sizes[np.asarray(data.splits["train"], dtype=np.int64)]
     threads = choose_threads(train.threads, float(atoms.mean()) if len(atoms) else 0.0)
     apply_threads(threads)
@@ -253,21 +240,19 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     if best.exists():  # best-model selection: test the weights with the best validation
         trainer.load_state_dict(load_checkpoint(best))
 
-    dtype = getattr(torch, train.dtype)
-    test_records = [data.dataset[int(index)] for index in data.splits["test"]]
-    packed = predict_packed(trainer.evaluation_model, graphs["test"], dtype, device, train.batch_size)
-    metrics = evaluate_predictions(test_records, graphs["test"], packed, data.dataset.basis) if packed else {}
+    pairs = RecordGraphs(data.dataset, data.splits["test"], graphs["test"])
+    chunks = chunk_loader(pairs, train.batch_size, train.num_workers, device)
+    test = evaluate_split(trainer.evaluation_model, chunks, getattr(torch, train.dtype), device,
+                          data.dataset.basis, levels=distributed.is_main)
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if distributed.is_main:
         _write_json(run_dir / "test_metrics.json", {
             "weights": "best" if best.exists() else "last", "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
-            "n_parameters": n_parameters, "test": metrics})
+            "n_parameters": n_parameters, "test": test.metrics})
         plot_learning_curves(run_dir)
-        molecules = [(record, graph, values) for record, graph, values in zip(test_records, graphs["test"], packed)
-                     if not record.is_periodic]
-        if molecules:
-            plot_orbital_energies(run_dir, *_orbital_energies(molecules, data.dataset.basis))
-    return RunResult(run_dir, loop, metrics, n_parameters, any(record.is_periodic for record in test_records))
+        if test.predicted_levels:
+            plot_orbital_energies(run_dir, test.predicted_levels, test.reference_levels)
+    return RunResult(run_dir, loop, test.metrics, n_parameters, test.periodic)
 
 
 def load_run_recipe(run_dir: Path) -> ResolvedRecipe:

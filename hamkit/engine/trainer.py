@@ -13,9 +13,8 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from hamkit.engine.batches import collate, targets_of, to_model
 from hamkit.engine.checkpoint import CHECKPOINT_VERSION, restore_rng_state, rng_state
 from hamkit.engine.data_order import batch_indices, shard
 from hamkit.engine.distributed import DistributedContext
+from hamkit.engine.loaders import BatchPlan, chunk_loader, worker_options
 from hamkit.engine.objective import Objective
 from hamkit.engine.optim import Schedule, build_optimizer
 from hamkit.errors import HamkitError
@@ -155,6 +155,7 @@ class Trainer:
         self.interrupted = ""
         self._loader = None
         self._loader_start = -1
+        self._val_chunks: Iterable[list[Data]] | None = None
 
     @property
     def evaluation_model(self) -> torch.nn.Module:
@@ -174,8 +175,12 @@ class Trainer:
         indices = batch_indices(batch_number, len(self.train_graphs), self.train.batch_size, self.train.seed)
         return shard(indices, self.distributed.rank, self.distributed.world_size), len(indices)
 
-    def _batch(self, batch_number: int):
-        """Micro-batch ``batch_number`` on the device, and the global batch size."""
+    def batch(self, batch_number: int) -> tuple[Batch, int]:
+        """Micro-batch ``batch_number`` on the device, and the global batch size.
+
+        The loop's whole data path (worker loader or in-process collation); benchmarks time
+        it alone. Consecutive batch numbers keep one worker loader running.
+        """
         local, global_size = self._local_indices(batch_number)
         if self.train.num_workers == 0:
             return collate([self.train_graphs[i] for i in local], self.dtype, self.device), global_size
@@ -187,13 +192,23 @@ class Trainer:
     def _start_loader(self, first_batch: int) -> None:
         """Worker processes building the batches from ``first_batch`` on, in step order."""
         total = self.train.steps * self.train.accumulate
-        sampler = [self._local_indices(number)[0].tolist() for number in range(first_batch, total)]
+        plan = BatchPlan(lambda number: self._local_indices(number)[0], first_batch, total)
         loader = torch.utils.data.DataLoader(
-            self.train_graphs, batch_sampler=sampler, num_workers=self.train.num_workers,
-            collate_fn=Batch.from_data_list, pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
+            self.train_graphs, batch_sampler=plan, collate_fn=Batch.from_data_list,
+            **worker_options(self.train.num_workers, self.device, persistent=False),  # one pass: the plan
         )
         self._loader, self._loader_start = iter(loader), first_batch
+
+    def close_loaders(self) -> None:
+        """End the worker processes of the training and validation loaders (made again when needed)."""
+        self._loader, self._loader_start, self._val_chunks = None, -1, None
+
+    def _validation_chunks(self) -> Iterable[list[Data]]:
+        """The validation graphs in batches, in order (workers kept between validations)."""
+        if self._val_chunks is None:
+            self._val_chunks = chunk_loader(self.val_graphs, self.train.batch_size, self.train.num_workers,
+                                            self.device, persistent=True)
+        return self._val_chunks
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast of the forward pass when the recipe asks for it."""
@@ -210,7 +225,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         total_loss, parts, structures, finite = 0.0, {}, 0, True
         for micro in range(self.train.accumulate):
-            batch, global_size = self._batch(step * self.train.accumulate + micro)
+            batch, global_size = self.batch(step * self.train.accumulate + micro)
             with self._autocast():
                 prediction = self.network(batch)
             loss, loss_parts = self.objective(
@@ -247,8 +262,8 @@ class Trainer:
         model.eval()
         loss_sum, abs_sum, count = 0.0, 0.0, 0
         with torch.no_grad():
-            for start in range(0, len(self.val_graphs), self.train.batch_size):
-                batch = collate(self.val_graphs[start:start + self.train.batch_size], self.dtype, self.device)
+            for chunk in self._validation_chunks():
+                batch = collate(chunk, self.dtype, self.device)
                 prediction = model(batch)
                 loss, _ = self.objective(prediction, targets_of(batch))
                 loss_sum += float(loss) * batch.num_graphs
@@ -281,7 +296,10 @@ class Trainer:
             TrainingInterrupted: Stopped by a signal (checkpoint written).
         """
         with graceful_stop(self):
-            self._loop()
+            try:
+                self._loop()
+            finally:
+                self.close_loaders()
         if self.interrupted:
             raise TrainingInterrupted(self.interrupted)
         if self.state.bad_in_a_row >= self.train.max_bad_steps:

@@ -69,6 +69,11 @@ class DataSection(_Section):
 
     dataset: ComponentEntry = Field(description="The dataset reader and its options.")
     split: SplitSection = Field(default_factory=SplitSection)
+    stream: Literal["auto"] | bool = Field(
+        "auto",
+        description="Build graphs on demand instead of holding every graph in memory (large data; "
+        "same results). auto: when train.num_workers > 0 or beyond 20000 structures.",
+    )
 
 
 class ModelSection(_Section):
@@ -142,8 +147,8 @@ class TrainSection(_Section):
     log_every: StepCount = Field(10, ge=1, description="Write a metrics line every N steps.")
     num_workers: int = Field(
         0, ge=0, le=1024,
-        description="0: build every graph once and keep it in memory; N > 0: N DataLoader worker "
-        "processes build training graphs on the fly (large data; pinned memory on GPU).",
+        description="0: batches are made in the training process; N > 0: N DataLoader worker "
+        "processes make them (with data.stream, they also build the graphs; pinned memory on GPU).",
     )
     autocast: Literal["none", "bf16"] = Field(
         "none", description="bf16 autocast of the forward pass (for GPUs; parameters stay in dtype)."

@@ -10,7 +10,7 @@ from pydantic import Field
 from hamkit.components import ComponentConfig, Dataset
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.store import StoreHeader, StoreReader
-from hamkit.data.structure import HamiltonianRecord
+from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
 from hamkit_plugins.datasets.embedded import resolve_path
 
@@ -55,10 +55,10 @@ class HamkitStoreDataset(Dataset):
         return self.store.keys[: self._length]
 
     def species(self) -> list[int]:
-        """Atomic numbers present in the used records, sorted."""
+        """Atomic numbers present in the used records, sorted (no matrices read)."""
         present: set[int] = set()
         for index in range(self._length):
-            present.update(self.store[index].structure.numbers.tolist())
+            present.update(self.store.numbers(self.store.key_at(index)).tolist())
         return sorted(present)
 
     def __len__(self) -> int:
@@ -68,12 +68,26 @@ class HamkitStoreDataset(Dataset):
         """Record ``index`` (negative allowed) or a list of records for a slice."""
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._length))]
+        return self.store[self._position(index)]
+
+    def key_and_structure(self, index: int) -> tuple[str, Structure]:
+        """Key and atoms of record ``index`` without reading its matrices (see
+        :meth:`hamkit.data.store.StoreReader.structure`)."""
+        key = self.store.key_at(self._position(index))
+        return key, self.store.structure(key)
+
+    def _position(self, index: int) -> int:
+        """Position of record ``index`` in the store (negative counts from the end of the used records).
+
+        Raises:
+            IndexError: Out of range.
+        """
         position = int(index)
         if position < 0:
             position += self._length
         if not 0 <= position < self._length:
             raise IndexError(f"record {index} out of range ({self._length} records in {self.path})")
-        return self.store[position]
+        return position
 
     def __iter__(self) -> Iterator[HamiltonianRecord]:
         for index in range(self._length):
