@@ -15,10 +15,13 @@ class InvariantEncoder(nn.Module, Component):
 
     Because z is invariant it may use any non-linearity. TraceGrad decodes z of
     each pair to predicted trace labels and differentiates z to induce new
-    equivariant features (see the ``inducer`` kind).
+    equivariant features (see the ``inducer`` kind). Subclasses set
+    :attr:`num_invariants` when built.
     """
 
     kind: ClassVar[str] = "invariant_encoder"
+    num_invariants: int
+    """Width of z, the last dimension of :meth:`forward`'s output; set once built."""
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         """Encode.

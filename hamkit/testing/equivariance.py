@@ -32,7 +32,6 @@ from e3nn import o3
 
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
-from hamkit.physics.frames import e3nn_rotation
 from hamkit.physics.rotation import orbital_rotation_matrix, random_rotation
 from hamkit.testing.graphs import (
     check_single_structure,
@@ -41,6 +40,7 @@ from hamkit.testing.graphs import (
     permuted_graph,
     transformed_graph,
 )
+from hamkit.testing.irreps import irreps_representation
 
 ModelFunction = Callable[[Any], "torch.Tensor | Mapping[str, torch.Tensor]"]
 """Graph -> packed Hamiltonian (n_elements,), or a mapping holding it under ``"hamiltonian"``."""
@@ -83,11 +83,6 @@ def _require_float64(tensor: torch.Tensor, what: str) -> None:
             f"{what} is {tensor.dtype}: build the model in float64 "
             "(BuildContext(dtype='float64')) to check equivariance to ~1e-10"
         )
-
-
-def _rotation_d(irreps: str, matrix: np.ndarray) -> torch.Tensor:
-    """e3nn representation of a Cartesian (possibly improper) orthogonal matrix."""
-    return o3.Irreps(irreps).D_from_matrix(torch.from_numpy(e3nn_rotation(matrix)))
 
 
 def _transforms(rng: np.random.Generator, n_rotations: int, check_inversion: bool):
@@ -191,8 +186,8 @@ def assert_features_equivariant(
             actual = featurizer(moved)
             matrix = np.eye(3) if rotation is None else rotation
             matrix = -matrix if invert else matrix
-            d_node = _rotation_d(reference.node_irreps, matrix)
-            d_pair = _rotation_d(reference.pair_irreps, matrix)
+            d_node = irreps_representation(reference.node_irreps, matrix)
+            d_pair = irreps_representation(reference.pair_irreps, matrix)
             _compare_features(
                 report, check, actual, reference.node @ d_node.T, reference.pair @ d_pair.T,
                 scales, moved,

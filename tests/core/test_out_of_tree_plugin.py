@@ -25,16 +25,34 @@ def plugin_site(tmp_path_factory, request):
     return target
 
 
+def with_site(site) -> dict[str, str]:
+    """The environment with the private site directory first on PYTHONPATH."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
 def hamkit(site, *args):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-m", "hamkit.cli.main", *args],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=with_site(site))
+
+
+def listed(proc: subprocess.CompletedProcess) -> list[dict]:
+    """The entries ``plugins list --json`` printed; fails unless the command succeeded."""
+    assert proc.returncode == 0, f"exit code {proc.returncode}: {proc.stderr[-2000:]}"
+    entries = json.loads(proc.stdout)
+    assert isinstance(entries, list) and entries, f"no plugin entries in: {proc.stdout[:500]!r}"
+    return entries
+
+
+def test_listing_check_fails_on_a_crashed_command():
+    """Negative control: a crash with empty output cannot pass for 'not listed'."""
+    crashed = subprocess.CompletedProcess(["hamkit"], returncode=1, stdout="", stderr="Traceback ...")
+    with pytest.raises(AssertionError, match="exit code 1"):
+        listed(crashed)
 
 
 def test_listed_with_its_provider(plugin_site):
-    proc = hamkit(plugin_site, "plugins", "list", "--kind", "featurizer", "--json")
-    assert proc.returncode == 0, proc.stderr
-    [entry] = [item for item in json.loads(proc.stdout) if item["name"] == "toy_radial"]
+    entries = listed(hamkit(plugin_site, "plugins", "list", "--kind", "featurizer", "--json"))
+    [entry] = [item for item in entries if item["name"] == "toy_radial"]
     assert entry["provider"] == "toy_featurizer"
     assert entry["distribution"] == "hamkit-toy-featurizer 0.1.0"
     assert {option["name"] for option in entry["options"]} >= {"channels", "lmax", "cutoff"}
@@ -43,7 +61,8 @@ def test_listed_with_its_provider(plugin_site):
 def test_not_listed_without_installation():
     proc = subprocess.run([sys.executable, "-m", "hamkit.cli.main", "plugins", "list", "--json"],
                           capture_output=True, text=True)
-    assert "toy_radial" not in proc.stdout
+    names = {entry["name"] for entry in listed(proc)}
+    assert "qhnet" in names and "toy_radial" not in names
 
 
 def test_swaps_into_a_recipe_without_touching_the_rest(plugin_site, repo_root):
@@ -66,11 +85,12 @@ def test_builds_and_runs_equivariantly(plugin_site, monkeypatch):
     from e3nn import o3
     from torch_geometric.data import Data
 
+    from hamkit.components import BuildContext
     from hamkit.plugin_host import load_plugins
 
     host = load_plugins(environ={"HAMKIT_PLUGINS": "toy_featurizer"})
     record = host.registry.get("featurizer", "toy_radial")
-    model = record.cls.from_config(record.config_class(channels=3, lmax=2), None).double()
+    model = record.cls.from_config(record.config_class(channels=3, lmax=2), BuildContext(dtype="float64"))
     pos = torch.randn(4, 3, dtype=torch.float64)
     pairs = torch.tensor([[i, j] for i in range(4) for j in range(4) if i != j]).T
     graph = Data(z=torch.tensor([1, 6, 8, 1]), pos=pos, pair_index=pairs)
@@ -80,6 +100,15 @@ def test_builds_and_runs_equivariantly(plugin_site, monkeypatch):
     permuted = rotation[[1, 2, 0]][:, [1, 2, 0]]  # the (y, z, x) frame
     expected = model(graph).node @ irreps.D_from_matrix(permuted).T
     assert torch.allclose(model(rotated).node, expected, atol=1e-10)
+
+
+def test_installed_plugin_passes_its_contract_tests(plugin_site, repo_root):
+    """The example's own tests (hamkit's featurizer contract mixin) against the installed copy
+    (its src/ is not on the path: without the installation the import fails)."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"],
+                          cwd=repo_root / EXAMPLE, capture_output=True, text=True, env=with_site(plugin_site))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "TestToyRadialContract::test_equivariant PASSED" in proc.stdout
 
 
 def test_trains_in_place_of_the_built_in_featurizer(plugin_site, repo_root, tmp_path):

@@ -18,6 +18,7 @@ from hamkit.components import BuildContext
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
 from hamkit.physics.orbital_order import matrix_from_canonical, matrix_to_canonical
+from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.deeph import HARTREE_EV, DeepHConfig, DeepHDataset, write_deeph_folder
 from tests.formats.helpers import assert_matches_reference
 
@@ -68,6 +69,14 @@ def test_folder_of_folders_gives_the_pyscf_matrices(tmp_path, references, basis)
         assert record.hamiltonian.shape == record.overlap.shape == reference.hamiltonian.shape
     single = open_deeph(tmp_path / "set" / "10")
     assert len(single) == 1 and single[0].key == "10"
+
+
+class TestDeepHDatasetContract(DatasetContract):
+    @pytest.fixture
+    def dataset(self, tmp_path, references, basis):
+        for name, reference in zip(("2", "10"), references):
+            write_published_folder(tmp_path / "set" / name, reference, basis)
+        return open_deeph(tmp_path / "set")
 
 
 def test_writer_reader_round_trip(tmp_path, references, basis):

@@ -15,6 +15,7 @@ from hamkit import plugin_host
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
 from hamkit.physics.orbital_order import matrix_from_canonical, matrix_to_canonical
+from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.md17 import Md17Config, Md17Dataset
 from tests.formats.helpers import assert_matches_reference
 
@@ -88,6 +89,12 @@ def test_registered_through_the_plugin_host(tmp_path, references, basis):
     info = dataset.describe()
     assert info["structures"] == 2 and info["element_symbols"] == ["H", "C", "O"]
     assert info["orbitals"] == {"min": 24, "max": 38} and info["provenance"]["code"] == "orca"
+
+
+class TestMd17DatasetContract(DatasetContract):
+    @pytest.fixture(params=[False, True], ids=["plain", "base64"])
+    def dataset(self, request, tmp_path, references, basis):
+        return open_md17(write_md17(tmp_path / "md17.db", references, basis, base64_arrays=request.param))
 
 
 # --------------------------------------------------------------------- bad input

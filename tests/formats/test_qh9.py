@@ -14,6 +14,7 @@ import hamkit_plugins.qh9
 from hamkit import plugin_host
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
+from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.qh9 import Qh9Config, Qh9Dataset
 from hamkit_plugins.qh9 import overlap_cache as cache_module
 from tests.formats.helpers import assert_matches_reference
@@ -98,6 +99,13 @@ def test_dynamic_sqlite_converts_bohr_and_exposes_geo_id(tmp_path, references):
         np.testing.assert_allclose(record.structure.positions, reference.positions, atol=1e-12)
         assert record.extras["geo_id"] == 7 and record.extras["converged"] == 1
         assert record.extras["epot"] == reference.energy
+
+
+class TestQh9DatasetContract(DatasetContract):
+    @pytest.fixture(params=[False, True], ids=["stable", "dynamic"])
+    def dataset(self, request, tmp_path, references):
+        rows = qh9_rows(references, dynamic=request.param)
+        return open_qh9(write_sqlite(tmp_path / "QH9.db", rows, dynamic=request.param))
 
 
 @pytest.mark.parametrize("dynamic, subdir", [(False, True), (True, False)])

@@ -44,7 +44,8 @@ class ToyRadialFeaturizer(Featurizer):
 
     @classmethod
     def from_config(cls, config: ToyRadialConfig, context: BuildContext) -> "ToyRadialFeaturizer":
-        return cls(config)
+        """Build with parameters in the context's dtype (``"float32"`` or ``"float64"``)."""
+        return cls(config).to(getattr(torch, context.dtype))
 
     def _edge_features(self, vectors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """(n_edges, 3) vectors and (n_edges, channels) weights -> (n_edges, irreps.dim)."""
@@ -66,7 +67,8 @@ class ToyRadialFeaturizer(Featurizer):
         """Features from ``graph.z`` (n,), ``graph.pos`` (n, 3) and ``graph.pair_index`` (2, p)."""
         species = self.embedding(graph.z)
         i, j = graph.pair_index
-        vectors = graph.pos[j] - graph.pos[i]
+        pos = graph.pos.to(self.centers.dtype)  # positions may come in another dtype
+        vectors = pos[j] - pos[i]
         pair = self._edge_features(vectors, species[i] * species[j])
         node = torch.zeros(len(graph.z), pair.shape[-1], dtype=pair.dtype, device=pair.device)
         node = node.index_add(0, i, pair)
