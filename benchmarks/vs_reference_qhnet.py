@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/vs_reference_qhnet.py --reference /path/to/AIRS \
         [--recipe recipes/qhnet_reference_size.yaml --recipe recipes/tracegrad_qhnet_reference_size.yaml] \
-        [--data embedded:water] [--batch-size 10] [--steps 20] [--threads 1] [--json out.json]
+        [--data embedded:water] [--batch-size 10] [--steps 20] [--threads 1] [--compiled] [--json out.json]
 
 ``--reference`` is a checkout of https://github.com/divelab/AIRS (or its
 ``OpenDFT/QHBench/QH9`` folder, or the ``models/QHNet.py`` file itself); nothing of it is
@@ -12,9 +12,10 @@ copied into hamkit. Every model trains on the same structures in the same batche
 training script; hamkit's own optimizer setup, as ``hamkit train``), step by step in one process: each round runs one
 training step of every model, the order rotating from round to round, so a slow spell of a
 shared machine hits all models alike. Reported per model: median seconds per training step,
-median inference milliseconds per molecule (no_grad forward), peak memory of a training
-step (measured per model in a fresh process: CUDA peak on GPU, growth of the peak resident
-set on CPU), parameters (and those the forward actually uses), the loss after the last
+median inference milliseconds per molecule (no_grad forward), peak memory of training
+(per model in a fresh process: CUDA peak on GPU, on CPU the growth of the peak resident set
+from before the model is built through three steps: parameters, optimizer state, batches,
+activations), parameters (and those the forward actually uses), the loss after the last
 step, and every ratio to the reference.
 """
 
@@ -85,17 +86,19 @@ def batch_records(data: str, batch_size: int, batches: int) -> tuple[object, lis
 
 
 def hamkit_contender(recipe_path: str, dataset: object, records: list[list], lr: float | None,
-                     dtype: torch.dtype, device: torch.device) -> Contender:
-    """hamkit's model of a recipe, built for the dataset's basis."""
+                     dtype: torch.dtype, device: torch.device, compiled: bool = False) -> Contender:
+    """hamkit's model of a recipe, built for the dataset's basis (``compiled``: with the
+    featurizer's ``compile`` option on)."""
     torch.manual_seed(0)
     overrides = [f"train.dtype={str(dtype).removeprefix('torch.')}"] + ([f"train.lr={lr}"] if lr else [])
+    overrides += ["model.featurizer.compile=true"] if compiled else []
     recipe = load_recipe(recipe_path, overrides)
     context = build_context(dataset, str(dtype).removeprefix("torch."))
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     batches = [collate([labelled_graph(r, dataset.basis, None) for r in chunk], dtype, device) for chunk in records]
     optimizer = build_optimizer(model.parameters(), recipe.sections.train)  # what `hamkit train` uses
-    return Contender(Path(recipe_path).stem, model, batches,
+    return Contender(Path(recipe_path).stem + (" (compile)" if compiled else ""), model, batches,
                      lambda m, b: objective(m(b), targets_of(b))[0], optimizer)
 
 
@@ -111,15 +114,19 @@ def reference_contender(reference: str, dataset: object, records: list[list], lr
                      lambda m, b: reference_qhnet.reference_loss(m(b), b), optimizer)
 
 
-def build_contenders(args: argparse.Namespace, batches: int) -> list[Contender]:
-    """The reference first, then every recipe's hamkit model, on the same records."""
+def build_contenders(args: argparse.Namespace, batches: int, only: int | None = None) -> list[Contender]:
+    """The reference first, then every recipe's hamkit model, on the same records (``only``:
+    build just the contender of that index)."""
     device = pick_device()
     dtype = getattr(torch, args.dtype)
     dataset, records = batch_records(args.data, args.batch_size, batches)
     lr = args.lr or load_recipe(args.recipes[0]).sections.train.lr
-    return [reference_contender(args.reference, dataset, records, lr, dtype, device)] + [
-        hamkit_contender(recipe, dataset, records, lr, dtype, device) for recipe in args.recipes
+    makers = [lambda: reference_contender(args.reference, dataset, records, lr, dtype, device)] + [
+        (lambda recipe=recipe, compiled=compiled:
+         hamkit_contender(recipe, dataset, records, lr, dtype, device, compiled))
+        for compiled in ((False, True) if args.compiled else (False,)) for recipe in args.recipes
     ]
+    return [make() for index, make in enumerate(makers) if only is None or index == only]
 
 
 def used_parameters(contender: Contender) -> tuple[int, int]:
@@ -160,15 +167,14 @@ def interleaved_times(contenders: list[Contender], steps: int, warmup: int) -> d
 
 
 def peak_step_memory(args: argparse.Namespace, index: int) -> float:
-    """Peak memory (MB) of a few training steps of contender ``index``, alone in this process:
-    the CUDA peak, else the peak resident set during the steps minus the size before them."""
+    """Peak memory (MB) of training contender ``index`` alone in this process: the CUDA peak,
+    else the growth of the peak resident set from before the model is built to the end of
+    three training steps (parameters, optimizer state, batches, activations)."""
     torch.set_num_threads(args.threads)
-    contender = build_contenders(args, 2)[index]
     device = pick_device()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
     reset_peak_rss()
     before = current_rss_mb()
+    contender = build_contenders(args, 2, only=index)[0]
     for step in range(3):
         contender.train_step(contender.batches[step % 2])
     if device.type == "cuda":
@@ -231,6 +237,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None, help="default: the first recipe's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--compiled", action="store_true",
+                        help="also run every recipe with model.featurizer.compile=true (torch.compile; "
+                        "the first warmup step compiles, for minutes)")
     parser.add_argument("--json", default=None, help="also write the result here")
     args = parser.parse_args()
     args.recipes = args.recipes or ["recipes/qhnet_reference_size.yaml"]
