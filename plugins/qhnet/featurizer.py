@@ -86,6 +86,11 @@ class QHNetConfig(ComponentConfig):
     num_radial: Width = Field(32, ge=1, description="Size of the radial basis.")
     radial_basis: Literal["gaussian", "bessel"] = Field("gaussian", description="Radial basis family.")
     radial_hidden: Width = Field(64, ge=1, description="Width of the MLPs making tensor-product weights.")
+    gate_hidden: Width | None = Field(
+        None, ge=1,
+        description="Width of the message-passing norm gate's MLP (None: radial_hidden). The "
+        "reference QHNet's gates are as wide as their input, channels x (lmax + 1): 640.",
+    )
     cutoff: float = Field(
         8.0, gt=0, description="Message-passing radius (Angstrom; QHNet's 15 Bohr ~ 7.9 A)."
     )
@@ -181,7 +186,7 @@ class QHNetFeaturizer(Featurizer):
                 QHNetBlock(
                     ConvLayer(
                         config.hidden, lmax, config.sh_lmax, config.num_radial,
-                        config.radial_hidden, config.avg_neighbors,
+                        config.radial_hidden, config.avg_neighbors, config.gate_hidden,
                     ),
                     SelfLayer(config.hidden, lmax, config.bottleneck) if with_pairs else None,
                     PairLayer(

@@ -88,18 +88,19 @@ class ConvLayer(nn.Module):
         num_radial: Radial embedding size.
         radial_hidden: MLP width.
         avg_neighbors: The summed messages are divided by this constant.
+        gate_hidden: Width of the norm gate's MLP (None: ``radial_hidden``).
     """
 
     def __init__(
         self, mul: int, lmax: int, sh_lmax: int, num_radial: int, radial_hidden: int,
-        avg_neighbors: float,
+        avg_neighbors: float, gate_hidden: int | None = None,
     ) -> None:
         super().__init__()
         self.mul, self.lmax = mul, lmax
         self.tp = SO3TensorProduct(lmax, sh_lmax, lmax, mul, "uvu")
         self.weights = mlp(num_radial + 2 * mul, radial_hidden, self.tp.weight_numel)
         self.linear = DegreeLinear([mul] * (lmax + 1), mul)
-        self.gate = NormGate(mul, lmax, radial_hidden)
+        self.gate = NormGate(mul, lmax, gate_hidden or radial_hidden)
         self.skip = DegreeLinear([mul] * (lmax + 1), mul)
         self.inverse_neighbors = 1.0 / avg_neighbors
 

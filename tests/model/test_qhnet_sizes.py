@@ -99,11 +99,13 @@ def test_pair_layers_without_the_edge_product(basis, water_graph):
 
 def test_reference_size_recipe_has_the_reference_widths():
     """128 channels to l = 4, five layers, self/pair layers in the last two at 128 channels,
-    32-channel outputs; ~10-25 M parameters (the reference: 20.4 M, 0.25 M of them unused)."""
+    32-channel outputs, 640-wide gates; 10-25 M parameters (the reference: 20.4 M, 0.25 M of
+    them unused, 8.2 M in norm-gate MLPs of its self/pair layers, which hamkit's lack)."""
     recipe = load_recipe("recipes/qhnet_reference_size.yaml")
     config = recipe.component("model", "featurizer").config
     assert (config.hidden, config.lmax, config.sh_lmax, config.num_layers) == (128, 4, 4, 5)
     assert (config.pair_start_layer, config.bottleneck, config.output_channels) == (4, 128, 32)
+    assert (config.radial_hidden, config.gate_hidden, config.pair_edge_product) == (128, 640, False)
     assert recipe.sections.train.ema_start > 0
     model = build_model(recipe, build_context(open_dataset(recipe), "float32"))
     assert 10e6 < sum(p.numel() for p in model.parameters()) < 25e6
