@@ -121,7 +121,7 @@ def measure_throughput(store: str, workers: int, batches: int, batch_size: int, 
     data = prepare_data(recipe)
     context = build_context(data.dataset, "float32", data.splits["train"], 0)
     model = build_model(recipe, context)
-    graphs = split_graphs(data, getattr(model.featurizer, "pair_cutoff", None))
+    graphs = split_graphs(data, model.featurizer.pair_cutoff)
     trainer = Trainer(model, Objective.from_recipe(recipe, context), graphs["train"], graphs["val"],
                       recipe.sections.train, torch.device("cpu"))
     result: dict[str, Any] = {"workers": workers, "batch_size": batch_size, "streaming": data.streaming}

@@ -94,7 +94,7 @@ def step_time(recipe_path: str, dtype: str, batch_size: int, repeats: int, overr
     device = pick_device()
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
-    cutoff = getattr(model.featurizer, "pair_cutoff", None)
+    cutoff = model.featurizer.pair_cutoff
     graphs = [labelled_graph(dataset[i], dataset.basis, cutoff) for i in range(batch_size)]
     batch = collate(graphs, getattr(torch, dtype), device)
     if device.type == "cuda":
@@ -167,7 +167,7 @@ def scaling_times(recipe_path: str, dtype: str, structures: Sequence[Structure],
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
     optimizer = build_optimizer(model.parameters(), recipe.sections.train)
-    cutoff = getattr(model.featurizer, "pair_cutoff", None)
+    cutoff = model.featurizer.pair_cutoff
     rss_before = peak_rss_mb()
     rows = []
     for index, structure in enumerate(structures):

@@ -41,6 +41,10 @@ class Featurizer(nn.Module, Component):
     """True when the featurizer uses the periodic-image vectors ``pair_shift`` of crystal graphs."""
     node_irreps: str
     pair_irreps: str
+    pair_cutoff: float | None = None
+    """Distance (Angstrom) beyond which the featurizer's pair features vanish: graphs for it are
+    built with pairs up to this distance only, so blocks it cannot predict are not fitted.
+    None (the default): every pair of a molecule (crystals need a value)."""
 
     def forward(self, graph: Any) -> EquivariantFeatures:  # pragma: no cover - abstract
         """Compute equivariant features.

@@ -22,6 +22,9 @@ class InvariantEncoder(nn.Module, Component):
     kind: ClassVar[str] = "invariant_encoder"
     num_invariants: int
     """Width of z, the last dimension of :meth:`forward`'s output; set once built."""
+    num_traces: int | None = None
+    """Number of trace labels :meth:`decode_traces` predicts; None (the default): the encoder
+    has no trace decoder and its invariants are not supervised with traces."""
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         """Encode.
@@ -33,3 +36,14 @@ class InvariantEncoder(nn.Module, Component):
             Invariant features z, shape (n_items, n_invariants).
         """
         raise NotImplementedError
+
+    def decode_traces(self, invariants: torch.Tensor) -> torch.Tensor:  # pragma: no cover - optional
+        """Predicted trace labels of each item, for encoders with ``num_traces`` set.
+
+        Args:
+            invariants: z, shape (n_items, num_invariants).
+
+        Returns:
+            Predicted traces, shape (n_items, num_traces).
+        """
+        raise NotImplementedError(f"invariant encoder '{self.name}' has no trace decoder")

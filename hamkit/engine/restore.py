@@ -227,7 +227,7 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
         ) from None
     device = torch.device(device)
     model = model.to(device).eval()
-    cutoff = getattr(model.featurizer, "pair_cutoff", None)
+    cutoff = model.featurizer.pair_cutoff
     recorded = info["pair_cutoff"]
     if recorded != cutoff and not (recorded is not None and cutoff is not None
                                    and abs(float(recorded) - float(cutoff)) < 1e-12):

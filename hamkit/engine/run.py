@@ -203,7 +203,7 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     context = build_context(data.dataset, train.dtype, data.splits["train"], train.seed)
     model = build_model(recipe, context).to(device)
     objective = Objective.from_recipe(recipe, context).to(device)
-    cutoff = getattr(model.featurizer, "pair_cutoff", None)
+    cutoff = model.featurizer.pair_cutoff
     graphs = split_graphs(data, cutoff)
     atoms = data.sizes[np.asarray(data.splits["train"], dtype=np.int64)]
     threads = choose_threads(train.threads, float(atoms.mean()) if len(atoms) else 0.0)

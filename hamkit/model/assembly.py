@@ -55,14 +55,13 @@ class InductionStage(nn.Module):
             return invariants
 
         induced = self.inducer(features, invariants_of)
-        decode = getattr(self.encoder, "decode_traces", None)
-        if not (self.decode_traces and decode is not None and getattr(self.encoder, "num_traces", None)):
+        if not (self.decode_traces and self.encoder.num_traces):
             return induced, None
         # In training the gradient inducer encodes ``features`` itself: reuse that z (and its
         # graph) instead of a second encoder pass; otherwise (e.g. a detached copy under
         # no_grad) encode again.
         reused = [z for values, z in computed if values is features]
-        return induced, decode(reused[0] if reused else self.encoder(features))
+        return induced, self.encoder.decode_traces(reused[0] if reused else self.encoder(features))
 
 
 class HamiltonianModel(nn.Module):

@@ -96,7 +96,8 @@ class QHNetConfig(ComponentConfig):
     )
     pair_cutoff: float | None = Field(
         None, gt=0,
-        description="Pair range (Angstrom), normally the graph's pair cutoff: the pair radial basis "
+        description="Pair range (Angstrom): graphs hold pairs up to it (so farther blocks are "
+        "neither predicted nor fitted, and messages too stay within it), the pair radial basis "
         "spans it and pair features fade smoothly to zero at it. None: fully connected pairs as "
         "in QHNet (radial basis spans cutoff; farther pairs get distance-independent weights).",
     )
@@ -164,6 +165,7 @@ class QHNetFeaturizer(Featurizer):
         self.config = config
         lmax = resolve_lmax(config, basis_max_l)
         self.lmax = lmax
+        self.pair_cutoff = config.pair_cutoff
         self.irreps = even_irreps(config.hidden, lmax)
         self.hidden_irreps = str(self.irreps)
         output_irreps = str(even_irreps(config.output_channels or config.hidden, lmax))

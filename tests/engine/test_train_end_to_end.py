@@ -112,3 +112,23 @@ def test_dataloader_workers_give_the_same_training_as_in_memory_graphs(tmp_path,
 
     assert losses(tmp_path / "memory") == losses(tmp_path / "workers")
     assert memory.metrics == workers.metrics
+
+
+def test_qhnet_pair_cutoff_reaches_the_graphs(tmp_path, quickstart):
+    """A qhnet recipe with pair_cutoff trains on graphs cut at that distance (the featurizer
+    declares it on its contract; runs used to build fully connected graphs)."""
+    from hamkit.engine.prepare import prepare_data, split_graphs
+
+    overrides = [*TINY, "model.featurizer.pair_cutoff=2.0"]
+    recipe = load_recipe(quickstart, overrides)
+    model = build_model(recipe, build_context(open_dataset(recipe), "float64"))
+    assert model.featurizer.pair_cutoff == 2.0
+    graphs = split_graphs(prepare_data(recipe), model.featurizer.pair_cutoff)["train"]
+    for graph in graphs:
+        i, j = graph.pair_index
+        assert float((graph.pos[i] - graph.pos[j]).norm(dim=-1).max()) < 2.0
+    argv = ["train", str(quickstart), "--out", str(tmp_path / "run")]
+    for assignment in [*overrides, "train.steps=1"]:
+        argv += ["--set", assignment]
+    assert main(argv) == 0
+    assert json.loads((tmp_path / "run" / "model_info.json").read_text())["pair_cutoff"] == 2.0

@@ -29,7 +29,7 @@ def test_recipe_model_is_equivariant_in_float64(path):
     dataset = open_dataset(recipe)
     model = build_model(recipe, build_context(dataset, "float64", range(len(dataset))))
     smallest = min(range(len(dataset)), key=lambda i: dataset[i].structure.n_atoms)
-    graph = labelled_graph(dataset[smallest], dataset.basis, getattr(model.featurizer, "pair_cutoff", None))
+    graph = labelled_graph(dataset[smallest], dataset.basis, model.featurizer.pair_cutoff)
     model.eval()
 
     def predict(g):
