@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hamkit.ablation.runner import RUN_INFO, run_dir_of
+from hamkit.engine.run_layout import RunLayout
 from hamkit.physics.metrics import METRIC_KEYS
 from hamkit.safe_output import atomic_file
 
@@ -30,7 +31,7 @@ def collect(out: Path, variants: list[str], seeds: list[int]) -> dict[str, dict[
         results[variant] = {}
         for seed in seeds:
             run_dir = run_dir_of(out, variant, seed)
-            path = run_dir / "test_metrics.json"
+            path = RunLayout(run_dir).test_metrics
             if not path.is_file():
                 continue
             test = json.loads(path.read_text())
@@ -137,7 +138,7 @@ def _plots(out: Path, variants: list[str], seeds: list[int], summary: dict) -> N
     for v in variants:
         curves: dict[int, list[float]] = {}
         for seed in seeds:
-            path = run_dir_of(out, v, seed) / "metrics.jsonl"
+            path = RunLayout(run_dir_of(out, v, seed)).metrics
             if not path.is_file():
                 continue
             for line in path.read_text().splitlines():

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hamkit.engine.run_layout import RunLayout
 from hamkit.engine.trainer import Callback, Trainer
 from hamkit.safe_output import atomic_file
 
@@ -43,7 +44,7 @@ def run_dir_of(out: Path, variant: str, seed: int) -> Path:
 
 
 def is_finished(run_dir: Path) -> bool:
-    return (run_dir / "test_metrics.json").is_file()
+    return RunLayout(run_dir).test_metrics.is_file()
 
 
 def _peak_memory_bytes() -> int:
@@ -60,7 +61,6 @@ def run_job(job: Job) -> str:
     import torch
 
     from hamkit.ablation.spec import load_ablation
-    from hamkit.engine.callbacks import LAST_CHECKPOINT
     from hamkit.engine.run import run_training
 
     run_dir = Path(job.run_dir)
@@ -68,7 +68,7 @@ def run_job(job: Job) -> str:
         return "skipped"
     ablation = load_ablation(job.ablation, job.extra)
     recipe = ablation.recipe(job.variant, job.seed)
-    resume = (run_dir / LAST_CHECKPOINT).is_file()
+    resume = RunLayout(run_dir).last_checkpoint.is_file()
     callbacks = []
     if ablation.spec.budget.seconds is not None:
         callbacks.append(WallTimeLimit(ablation.spec.budget.seconds))

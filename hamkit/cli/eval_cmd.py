@@ -17,6 +17,7 @@ from hamkit.components import BuildContext, Dataset
 from hamkit.engine.inference import evaluate_records
 from hamkit.engine.prepare import prepare_data
 from hamkit.engine.restore import TrainedModel
+from hamkit.engine.run_layout import RECIPE_FILE
 from hamkit.errors import HamkitError
 
 SPLITS = ("test", "val", "train", "all")
@@ -32,7 +33,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                         help="Dataset component that reads --data (default: hamkit; "
                              "see `hamkit plugins list --kind dataset`).")
     parser.add_argument("--split", choices=SPLITS, default=None,
-                        help="Split of the run's own dataset, re-made from recipe.yaml (default: test).")
+                        help=f"Split of the run's own dataset, re-made from {RECIPE_FILE} (default: test).")
     parser.add_argument("--json", action="store_true",
                         help="Print one JSON object: metric means (micro-Hartree, psi_cos in %%) and structures.")
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from hamkit.engine.restore import TrainedModel, load_trained_model
+from hamkit.engine.run_layout import BEST_CHECKPOINT, DATA_FILE, LAST_CHECKPOINT, RunLayout
 from hamkit.errors import HamkitError
 
 Item = TypeVar("Item")
@@ -24,7 +25,7 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
     """The ``RUN_DIR_OR_CKPT`` positional plus ``--device`` and ``--batch-size``."""
     parser.add_argument(
         "model", metavar="RUN_DIR_OR_CKPT",
-        help="Run directory (uses checkpoints/best.pt, else last.pt) or a checkpoint file inside one.",
+        help=f"Run directory (uses {BEST_CHECKPOINT}, else {LAST_CHECKPOINT}) or a checkpoint file inside one.",
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                         help="Where the model runs (default: cpu).")
@@ -126,7 +127,7 @@ def add_pyscf_cell_options(parser: argparse.ArgumentParser) -> None:
 
 def dataset_provenance(run_dir: Path) -> dict[str, Any]:
     """The provenance of a run's dataset as recorded in ``RUN/data.json`` (empty if unknown)."""
-    path = Path(run_dir) / "data.json"
+    path = RunLayout(Path(run_dir)).data
     try:
         return dict(json.loads(path.read_text()).get("provenance") or {})
     except (OSError, ValueError, AttributeError):
@@ -143,12 +144,12 @@ def pyscf_cell_settings(trained: TrainedModel, args: argparse.Namespace) -> tupl
     basis = args.basis or provenance.get("basis")
     if not basis:
         raise HamkitError("the PySCF basis of this run's data is unknown (no 'basis' in the dataset "
-                          "provenance of data.json); pass --basis NAME, e.g. --basis gth-szv")
+                          f"provenance of {DATA_FILE}); pass --basis NAME, e.g. --basis gth-szv")
     if args.pseudo is not None:
         pseudo = None if args.pseudo.lower() == NO_PSEUDO else args.pseudo
     elif "pseudo" in provenance:
         pseudo = provenance["pseudo"] or None
     else:
         raise HamkitError("the pseudopotential of this run's data is unknown (no 'pseudo' in the dataset "
-                          f"provenance of data.json); pass --pseudo NAME (e.g. gth-pbe) or --pseudo {NO_PSEUDO}")
+                          f"provenance of {DATA_FILE}); pass --pseudo NAME (e.g. gth-pbe) or --pseudo {NO_PSEUDO}")
     return str(basis), pseudo

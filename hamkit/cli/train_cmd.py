@@ -13,6 +13,7 @@ from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.recipe_cmd import add_set_option
 from hamkit.engine.distributed import from_environment, shutdown
 from hamkit.engine.run import RunResult, check_replaceable, load_run_recipe, run_training
+from hamkit.engine.run_layout import RunLayout
 from hamkit.engine.trainer import TrainingInterrupted
 from hamkit.errors import HamkitError
 from hamkit.physics.metrics import METRIC_KEYS
@@ -102,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
                               show_progress=not args.no_progress, overwrite=args.overwrite)
     except TrainingInterrupted as stop:
         Console(stderr=True, soft_wrap=True).print(
-            f"stopped by {stop}: the last completed step is saved in {run_dir / 'checkpoints' / 'last.pt'}; "
+            f"stopped by {stop}: the last completed step is saved in {RunLayout(run_dir).last_checkpoint}; "
             f"continue with: hamkit train --resume {run_dir}", markup=False, highlight=False)
         raise
     finally:

@@ -15,11 +15,9 @@ from rich.progress import TextColumn
 
 from hamkit.engine.checkpoint import save_atomically
 from hamkit.engine.progress import progress_bar
+from hamkit.engine.run_layout import RunLayout
 from hamkit.engine.trainer import Callback, Trainer
 from hamkit.safe_output import atomic_file
-
-LAST_CHECKPOINT = "checkpoints/last.pt"
-BEST_CHECKPOINT = "checkpoints/best.pt"
 
 
 class ProgressCallback(Callback):
@@ -49,6 +47,7 @@ class MetricsLog(Callback):
 
     def __init__(self, run_dir: Path, log_every: int) -> None:
         self.run_dir = run_dir
+        self.layout = RunLayout(run_dir)
         self.log_every = log_every
         self.writer: Any = None
 
@@ -59,13 +58,13 @@ class MetricsLog(Callback):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             return
-        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"),
+        self.writer = SummaryWriter(str(self.layout.tensorboard),
                                     purge_step=trainer.state.step + 1 if trainer.state.step else None)
 
     def _append(self, kind: str, row: dict[str, float]) -> None:
-        with open(self.run_dir / "metrics.jsonl", "a") as handle:
+        with open(self.layout.metrics, "a") as handle:
             handle.write(json.dumps({"kind": kind, **row}) + "\n")
-        path = self.run_dir / f"{kind}.csv"
+        path = self.layout.csv_log(kind)
         new = not path.exists()
         with open(path, "a", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(row), extrasaction="ignore")
@@ -89,21 +88,18 @@ class MetricsLog(Callback):
             self.writer.close()
 
 
-LOG_FILES = ("metrics.jsonl", "train.csv", "val.csv")
-
-
 def drop_rows_after(run_dir: Path, step: int) -> None:
     """Remove log rows of steps after ``step`` (written before a crash, redone after resume),
     and rows a crash tore in half.
 
     Rewrites ``metrics.jsonl``, ``train.csv`` and ``val.csv`` atomically when they change.
     """
-    for name in LOG_FILES:
-        path = run_dir / name
+    layout = RunLayout(run_dir)
+    for path in layout.log_files:
         if not path.is_file():
             continue
         lines = path.read_text().splitlines(keepends=True)
-        if name.endswith(".jsonl"):
+        if path == layout.metrics:
             kept = [line for line in lines if _json_step(line) <= step]
         else:
             kept = lines[:1] + [line for line in lines[1:] if _csv_step(line, lines[0]) <= step]
@@ -138,21 +134,22 @@ class Checkpointing(Callback):
 
     def __init__(self, run_dir: Path, every: int) -> None:
         self.run_dir = run_dir
+        self.layout = RunLayout(run_dir)
         self.every = every
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
         if trainer.state.bad_in_a_row:
             return  # never overwrite the last good checkpoint with a skipped step
         if self.every and trainer.state.step % self.every == 0:
-            save_atomically(trainer.state_dict(), self.run_dir / LAST_CHECKPOINT)
+            save_atomically(trainer.state_dict(), self.layout.last_checkpoint)
 
     def on_validation_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if metrics.get("improved"):
-            save_atomically(trainer.state_dict(), self.run_dir / BEST_CHECKPOINT)
+            save_atomically(trainer.state_dict(), self.layout.best_checkpoint)
 
     def on_train_end(self, trainer: Trainer) -> None:
         if not trainer.state.bad_in_a_row:
-            save_atomically(trainer.state_dict(), self.run_dir / LAST_CHECKPOINT)
+            save_atomically(trainer.state_dict(), self.layout.last_checkpoint)
 
 
 class EarlyStopping(Callback):

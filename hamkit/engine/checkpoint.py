@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from hamkit.engine.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
 from hamkit.errors import HamkitError
 from hamkit.safe_loading import load_weights_only
 from hamkit.safe_output import atomic_file
@@ -97,7 +98,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 def _damaged(path: Path, detail: str) -> CheckpointError:
     return CheckpointError(
         f"{path}: cannot read the checkpoint (corrupt or truncated?): {detail}; use another checkpoint "
-        "of the run (checkpoints/best.pt or last.pt) or train again"
+        f"of the run ({BEST_CHECKPOINT} or {LAST_CHECKPOINT}) or train again"
     )
 
 

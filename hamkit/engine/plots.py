@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hamkit.engine.run_layout import RunLayout
 from hamkit.safe_output import atomic_file
 
 VALENCE_FLOOR = -3.0
@@ -39,7 +40,8 @@ def save_png(figure, out: Path, dpi: int = 120) -> None:
 
 def plot_learning_curves(run_dir: Path) -> Path | None:
     """``plots/learning_curves.png`` from ``metrics.jsonl``: training loss and validation H MAE."""
-    path = run_dir / "metrics.jsonl"
+    layout = RunLayout(run_dir)
+    path = layout.metrics
     if not path.exists():
         return None
     rows = [row for row in map(_json_row, path.read_text().splitlines()) if row is not None]
@@ -53,7 +55,7 @@ def plot_learning_curves(run_dir: Path) -> Path | None:
         axes[1].semilogy([r["step"] for r in val], [r["val_h_mae"] for r in val], marker="o")
     axes[1].set(xlabel="step", ylabel="H MAE (µHa)", title="validation H MAE")
     figure.tight_layout()
-    out = run_dir / "plots" / "learning_curves.png"
+    out = layout.learning_curves_plot
     save_png(figure, out)
     plt.close(figure)
     return out
@@ -76,7 +78,7 @@ def plot_orbital_energies(run_dir: Path, predicted: list[np.ndarray], reference:
         axis.set(xlabel="reference orbital energy (Ha)", ylabel="predicted orbital energy (Ha)",
                  title=f"test structures: {title}")
     figure.tight_layout()
-    out = run_dir / "plots" / "orbital_energies.png"
+    out = RunLayout(run_dir).orbital_energies_plot
     save_png(figure, out)
     plt.close(figure)
     return out

@@ -10,7 +10,6 @@ machine predicts without its data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +24,12 @@ from hamkit.data.basis import OrbitalBasis
 from hamkit.data.graph import structure_graph
 from hamkit.data.structure import Structure
 from hamkit.engine.checkpoint import load_checkpoint
-from hamkit.engine.run import RECIPE_FILE, load_run_recipe
+from hamkit.engine.run import load_run_recipe
+from hamkit.engine.run_layout import CHECKPOINT_PREFERENCE, RECIPE_FILE, ModelInfo, RunLayout
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
 from hamkit.model.assembly import HamiltonianModel
 from hamkit.recipe import ResolvedRecipe
-
-MODEL_INFO_FILE = "model_info.json"
-CHECKPOINT_PREFERENCE = ("checkpoints/best.pt", "checkpoints/last.pt")
-"""Checkpoints tried, in order, when a run directory is given."""
 
 _EMA_PREFIX = "module."
 _EMA_COUNTER = "n_averaged"
@@ -127,54 +123,26 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     if not path.exists():
         raise HamkitError(f"{path}: no such run directory or checkpoint file")
     if path.is_dir():
-        if not (path / RECIPE_FILE).is_file():
+        layout = RunLayout(path)
+        if not layout.is_run_directory:
             raise HamkitError(
                 f"{path}: not a hamkit run directory (no {RECIPE_FILE}); give the folder "
                 "'hamkit train --out' wrote, or a checkpoint file inside it"
             )
-        for candidate in CHECKPOINT_PREFERENCE:
-            if (path / candidate).is_file():
-                return path, path / candidate
+        for candidate in layout.checkpoint_preference:
+            if candidate.is_file():
+                return path, candidate
         raise HamkitError(
             f"{path}: the run directory has no checkpoint ({' or '.join(CHECKPOINT_PREFERENCE)}); "
             "training has not saved one yet"
         )
     for folder in (path.parent, path.parent.parent):
-        if (folder / RECIPE_FILE).is_file():
+        if RunLayout(folder).is_run_directory:
             return folder, path
     raise HamkitError(
         f"{path}: the checkpoint is not inside a hamkit run directory (no {RECIPE_FILE} in "
         f"{path.parent} or {path.parent.parent}); the model is rebuilt from the run's recipe"
     )
-
-
-def _read_model_info(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / MODEL_INFO_FILE
-    if not path.is_file():
-        raise HamkitError(
-            f"{run_dir}: no {MODEL_INFO_FILE} (basis, species, dtype of the model); "
-            "the run directory is incomplete or from an older hamkit"
-        )
-    try:
-        info = json.loads(path.read_text())
-        basis = OrbitalBasis.from_dict(info["basis"])
-        species = tuple(int(z) for z in info["species"])
-        dtype = str(info["dtype"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise HamkitError(f"{path}: unreadable model info ({type(error).__name__}: {error})") from None
-    if dtype not in ("float32", "float64"):
-        raise HamkitError(f"{path}: dtype {dtype!r} is not float32 or float64")
-    return {"basis": basis, "species": species, "dtype": dtype, "pair_cutoff": info.get("pair_cutoff"),
-            "largest_training_atoms": _optional_count(info.get("largest_training_atoms"), path)}
-
-
-def _optional_count(value: Any, path: Path) -> int | None:
-    """A positive atom count from model info, or None when absent (older runs)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise HamkitError(f"{path}: largest_training_atoms must be a positive integer, got {value!r}")
-    return value
 
 
 def model_weights(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], str]:
@@ -212,9 +180,10 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
     """
     run_dir, checkpoint = resolve_checkpoint(path)
     recipe = load_run_recipe(run_dir)
-    info = _read_model_info(run_dir)
+    layout = RunLayout(run_dir)
+    info = ModelInfo.read(layout.model_info)
     state = load_checkpoint(checkpoint)
-    context = BuildContext(species=info["species"], basis=info["basis"], dtype=info["dtype"])
+    context = BuildContext(species=info.species, basis=info.basis, dtype=info.dtype)
     model = build_model(recipe, context)
     weights, which = model_weights(state)
     try:
@@ -222,22 +191,22 @@ def load_trained_model(path: str | Path, device: str | torch.device = "cpu") -> 
     except RuntimeError as error:
         detail = " ".join(str(error).split())[:500]
         raise HamkitError(
-            f"{checkpoint}: the weights do not fit the model rebuilt from {run_dir / RECIPE_FILE} "
+            f"{checkpoint}: the weights do not fit the model rebuilt from {layout.recipe} "
             f"(was the recipe edited after training?): {detail}"
         ) from None
     device = torch.device(device)
     model = model.to(device).eval()
     cutoff = model.featurizer.pair_cutoff
-    recorded = info["pair_cutoff"]
+    recorded = info.pair_cutoff
     if recorded != cutoff and not (recorded is not None and cutoff is not None
                                    and abs(float(recorded) - float(cutoff)) < 1e-12):
         raise HamkitError(
-            f"{run_dir}: {MODEL_INFO_FILE} records pair_cutoff {recorded}, the rebuilt model has {cutoff}"
+            f"{layout.model_info}: records pair_cutoff {recorded}, the rebuilt model has {cutoff}"
         )
     loop = state.get("loop") or {}
     return TrainedModel(
-        model=model, recipe=recipe, basis=info["basis"], species=info["species"],
-        dtype=getattr(torch, info["dtype"]), device=device, pair_cutoff=cutoff, run_dir=run_dir,
+        model=model, recipe=recipe, basis=info.basis, species=info.species,
+        dtype=getattr(torch, info.dtype), device=device, pair_cutoff=cutoff, run_dir=run_dir,
         checkpoint=checkpoint, weights=which, step=loop.get("step") if isinstance(loop, dict) else None,
-        largest_training_atoms=info["largest_training_atoms"],
+        largest_training_atoms=info.largest_training_atoms,
     )

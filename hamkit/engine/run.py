@@ -1,16 +1,7 @@
 """Training runs: a run directory, the trainer with its callbacks, resume, and the final test.
 
-A run directory holds everything needed to resume, evaluate and predict::
-
-    recipe.yaml          the resolved recipe (defaults filled in)
-    environment.json     package versions and machine
-    data.json            dataset provenance and split sizes
-    model_info.json      basis, species, dtype: what predict needs without the dataset
-    checkpoints/         last.pt (resume), best.pt (best validation)
-    .lock                held by the training process (one process per run directory)
-    metrics.jsonl, train.csv, val.csv, tensorboard/
-    test_metrics.json    the QH9 metrics on the test split
-    plots/               learning_curves.png, orbital_energies.png
+A run directory holds everything needed to resume, evaluate and predict; its files are
+listed, and named, by :mod:`hamkit.engine.run_layout`.
 """
 
 from __future__ import annotations
@@ -30,7 +21,8 @@ import yaml
 import hamkit
 from hamkit.engine import callbacks as cb
 from hamkit.engine.checkpoint import load_checkpoint
-from hamkit.engine.run_lock import LOCK_FILE, RunLock
+from hamkit.engine.run_layout import RECIPE_FILE, ModelInfo, RunLayout
+from hamkit.engine.run_lock import RunLock
 from hamkit.engine.threads import apply_threads, choose_threads
 from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.evaluation import evaluate_split
@@ -44,7 +36,6 @@ from hamkit.model import build_model
 from hamkit.recipe import ResolvedRecipe, load_recipe
 from hamkit.safe_output import atomic_file, remove_path
 
-RECIPE_FILE = "recipe.yaml"
 PACKAGES = ("hamkit", "torch", "e3nn", "mace-torch", "torch-geometric", "pyscf", "numpy", "pydantic")
 
 
@@ -104,7 +95,8 @@ def check_replaceable(run_dir: Path) -> None:
         return
     if not run_dir.is_dir():
         raise HamkitError(f"--out {run_dir}: is a file, not a run directory; choose another --out")
-    if any(entry.name != LOCK_FILE for entry in run_dir.iterdir()) and not (run_dir / RECIPE_FILE).is_file():
+    layout = RunLayout(run_dir)
+    if any(entry.name != layout.lock.name for entry in run_dir.iterdir()) and not layout.is_run_directory:
         raise HamkitError(
             f"--out {run_dir}: is not empty and is not a hamkit run directory (no {RECIPE_FILE}); "
             "--overwrite only replaces run directories: choose another --out"
@@ -118,8 +110,9 @@ def clear_run_directory(run_dir: Path) -> None:
         HamkitError: See :func:`check_replaceable`.
     """
     check_replaceable(run_dir)
+    lock = RunLayout(run_dir).lock
     for entry in run_dir.iterdir():
-        if entry.name != LOCK_FILE:
+        if entry.name != lock.name:
             remove_path(entry)
 
 
@@ -129,10 +122,10 @@ def read_resume_state(run_dir: Path) -> dict:
     Raises:
         HamkitError: Missing, empty, truncated or damaged checkpoint.
     """
-    path = run_dir / cb.LAST_CHECKPOINT
+    path = RunLayout(run_dir).last_checkpoint
     if not path.is_file():
         raise HamkitError(
-            f"{run_dir}: nothing to resume: no {cb.LAST_CHECKPOINT} (training saved no checkpoint "
+            f"{run_dir}: nothing to resume: no {path.relative_to(run_dir)} (training saved no checkpoint "
             "yet); start it again with 'hamkit train RECIPE --out DIR --overwrite'"
         )
     return load_checkpoint(path)
@@ -145,13 +138,14 @@ def restore_trainer(trainer: Trainer, state: dict, run_dir: Path) -> None:
         HamkitError: A checkpoint written for another model or optimizer (another recipe,
             or an edited ``recipe.yaml``).
     """
-    path = run_dir / cb.LAST_CHECKPOINT
+    layout = RunLayout(run_dir)
+    path = layout.last_checkpoint
     try:
         trainer.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError, TypeError) as error:
         detail = " ".join(str(error).split())[:400]
         raise HamkitError(
-            f"{path}: the checkpoint does not fit the model and optimizer of {run_dir / RECIPE_FILE} "
+            f"{path}: the checkpoint does not fit the model and optimizer of {layout.recipe} "
             f"(written by another recipe, or the recipe was edited): {detail}"
         ) from None
 
@@ -186,7 +180,7 @@ def run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool = False,
                 clear_run_directory(run_dir)
             return _run_training(recipe, run_dir, resume, distributed, show_progress, extra_callbacks)
     except BaseException:
-        if created and not (run_dir / cb.LAST_CHECKPOINT).exists():
+        if created and not RunLayout(run_dir).last_checkpoint.exists():
             remove_path(run_dir)  # a new run that failed before its first checkpoint leaves nothing
         raise
 
@@ -209,20 +203,20 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     threads = choose_threads(train.threads, float(atoms.mean()) if len(atoms) else 0.0)
     apply_threads(threads)
 
+    layout = RunLayout(run_dir)
     callbacks: list[cb.Callback] = []
     if distributed.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
-            with atomic_file(run_dir / RECIPE_FILE) as temporary:
+            with atomic_file(layout.recipe) as temporary:
                 temporary.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
-            _write_json(run_dir / "environment.json", environment())
-            _write_json(run_dir / "data.json", {
+            _write_json(layout.environment, environment())
+            _write_json(layout.data, {
                 "provenance": getattr(data.dataset, "provenance", None),
                 "splits": {name: len(indices) for name, indices in data.splits.items()}})
-            _write_json(run_dir / "model_info.json", {
-                "basis": data.dataset.basis.to_dict(), "species": list(context.species),
-                "dtype": train.dtype, "pair_cutoff": cutoff,
-                "largest_training_atoms": data.largest_training_atoms})
+            ModelInfo(basis=data.dataset.basis, species=tuple(context.species), dtype=train.dtype,
+                      pair_cutoff=cutoff, largest_training_atoms=data.largest_training_atoms,
+                      ).write(layout.model_info)
         print(threads.describe(), flush=True)
         callbacks += [cb.MetricsLog(run_dir, train.log_every), cb.Checkpointing(run_dir, train.checkpoint_every)]
         if show_progress:
@@ -236,7 +230,7 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
         restore_trainer(trainer, resume_state, run_dir)
     loop = trainer.fit()
     distributed.barrier()
-    best = run_dir / cb.BEST_CHECKPOINT
+    best = layout.best_checkpoint
     if best.exists():  # best-model selection: test the weights with the best validation
         trainer.load_state_dict(load_checkpoint(best))
 
@@ -246,7 +240,7 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
                           data.dataset.basis, levels=distributed.is_main)
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if distributed.is_main:
-        _write_json(run_dir / "test_metrics.json", {
+        _write_json(layout.test_metrics, {
             "weights": "best" if best.exists() else "last", "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
             "n_parameters": n_parameters, "test": test.metrics})
         plot_learning_curves(run_dir)
@@ -261,7 +255,7 @@ def load_run_recipe(run_dir: Path) -> ResolvedRecipe:
     Raises:
         HamkitError: The folder is not a hamkit run directory.
     """
-    path = run_dir / RECIPE_FILE
-    if not path.is_file():
+    layout = RunLayout(run_dir)
+    if not layout.is_run_directory:
         raise HamkitError(f"{run_dir}: not a hamkit run directory (no {RECIPE_FILE})")
-    return load_recipe(path)
+    return load_recipe(layout.recipe)

@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from hamkit.engine.run_layout import LOCK_FILE, RunLayout
 from hamkit.errors import HamkitError
 
-LOCK_FILE = ".lock"
+__all__ = ["LOCK_FILE", "RunInUseError", "RunLock"]
 
 
 class RunInUseError(HamkitError):
@@ -37,7 +38,7 @@ class RunLock:
     """
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / LOCK_FILE
+        self.path = RunLayout(Path(run_dir)).lock
         self._handle: int | None = None
 
     def acquire(self) -> None:

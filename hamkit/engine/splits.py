@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hamkit.engine.run_layout import BEST_CHECKPOINT, TEST_METRICS_FILE
 from hamkit.errors import HamkitError
 from hamkit.recipe.schema import SplitSection, TrainSection
 
@@ -130,7 +131,7 @@ def split_size_problems(
                         "batches are smaller than asked; lower train.batch_size or add data")
     if sizes["test"] == 0:
         problems.append(f"{recipe}: the split leaves no test structures ({counts}): no test metrics "
-                        "will be computed (test_metrics.json has none); raise data.split.test")
+                        f"will be computed ({TEST_METRICS_FILE} has none); raise data.split.test")
     asks_validation = [what for what, asked in (
         (f"train.eval_every {train.eval_every}", train.eval_every > 0),
         (f"train.early_stopping {train.early_stopping}", train.early_stopping is not None),
@@ -138,5 +139,5 @@ def split_size_problems(
     if sizes["val"] == 0 and asks_validation:
         problems.append(f"{recipe}: the split leaves no validation structures ({counts}) but "
                         f"{', '.join(asks_validation)} asks for validation: it is skipped (no "
-                        "checkpoints/best.pt, no early stopping, no plateau decay); raise data.split.val")
+                        f"{BEST_CHECKPOINT}, no early stopping, no plateau decay); raise data.split.val")
     return problems
