@@ -26,8 +26,8 @@ def outcome_source(args: argparse.Namespace, console: Console) -> Any:
     """
     if args.scheduler is None and args.cluster is None:
         return None
-    from hamkit.data.dask_cluster_config import DaskTarget, load_cluster_config, parse_scheduler
-    from hamkit.data.dask_labelling import dask_outcomes
+    from hamkit.labelling.dask_cluster_config import DaskTarget, load_cluster_config, parse_scheduler
+    from hamkit.labelling.dask_labelling import dask_outcomes
 
     if args.scheduler is not None:
         target = parse_scheduler(args.scheduler)

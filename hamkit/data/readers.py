@@ -107,7 +107,7 @@ class FileDataset(Dataset):
     def describe(self) -> dict[str, Any]:
         """What ``hamkit data info PATH --from FORMAT [--json]`` prints.
 
-        The keys are those of a hamkit store's info (``hamkit.cli.data_cmd.store_info``),
+        The keys are those of a hamkit store's info (``hamkit.data.store_summary.store_info``),
         with ``format`` the dataset name, ``version`` None, and ``notes`` added.
 
         Returns:

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+from hamkit.band_structure import compute as band_compute
+from hamkit.band_structure import targets as band_targets
 from hamkit.cli import bands_cmd
 from hamkit.cli.main import main
 from hamkit.data.basis import OrbitalBasis
@@ -49,14 +51,14 @@ def fake_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     records = [record, record]
     trained = _fake_trained(tmp_path / "run", OrbitalBasis.from_shells({6: [0]}, name="tb"))
     monkeypatch.setattr(bands_cmd, "load_model", lambda args: trained)
-    monkeypatch.setattr(bands_cmd, "prepare_data", lambda recipe: PreparedData(
+    monkeypatch.setattr(band_targets, "prepare_data", lambda recipe: PreparedData(
         records, {"train": np.array([0]), "val": np.array([], dtype=int), "test": np.array([1])}))
 
     def predict(trained_model, structure: Structure, where: str) -> tuple[np.ndarray, np.ndarray]:
         assert structure is records[1].structure
         return record.translations, record.hamiltonian + SHIFT_EV / EV_PER_HARTREE * record.overlap
 
-    monkeypatch.setattr(bands_cmd, "predict_real_space", predict)
+    monkeypatch.setattr(band_compute, "predict_real_space", predict)
     return trained.run_dir, records
 
 
@@ -139,7 +141,7 @@ def _assert_refused(args: list[str], out: Path, capsys: pytest.CaptureFixture, *
 def test_molecule_run_is_refused(fake_run, tmp_path, monkeypatch, capsys) -> None:
     run_dir, _ = fake_run
     molecule = HamiltonianRecord(Structure([1, 1], [[0, 0, 0], [0, 0, 0.74]]), np.eye(2), np.eye(2), key="h2")
-    monkeypatch.setattr(bands_cmd, "prepare_data", lambda recipe: PreparedData(
+    monkeypatch.setattr(band_targets, "prepare_data", lambda recipe: PreparedData(
         [molecule], {"train": np.array([], dtype=int), "val": np.array([], dtype=int), "test": np.array([0])}))
     _assert_refused([str(run_dir)], tmp_path / "o", capsys, "hamkit bands needs a periodic structure",
                     "'h2' is a molecule")
@@ -190,7 +192,7 @@ def structure_file_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         assert structure.pbc == (True, True, False)
         return np.zeros((1, 3), dtype=np.int64), ONSITE_GTH[None]
 
-    monkeypatch.setattr(bands_cmd, "predict_real_space", predict)
+    monkeypatch.setattr(band_compute, "predict_real_space", predict)
     return trained.run_dir, write_extxyz(graphene(vacuum=12.0), tmp_path / "graphene.extxyz")
 
 
@@ -212,7 +214,7 @@ def test_structure_file_uses_pyscf_overlap_and_provenance(structure_file_run, tm
     predicted = np.array(data["predicted_ev"])
     assert predicted.shape == (60, 8) and np.all(np.diff(predicted, axis=1) >= -1e-9)
     # At Gamma: the on-site H against PySCF's S(Gamma) (uses the same canonical-order overlap).
-    layer = bands_cmd.structure_file_target(path).structure
+    layer = band_targets.structure_file_target(path).structure
     s_gamma = overlap_kpoints(layer, GTH_SZV_CARBON, "gth-szv", "gth-pbe", np.zeros((1, 3)))[0]
     expected = scipy.linalg.eigh(ONSITE_GTH, s_gamma, eigvals_only=True) * EV_PER_HARTREE
     np.testing.assert_allclose(predicted[0], expected, atol=1e-9)
