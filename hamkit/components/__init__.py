@@ -3,6 +3,7 @@
 from hamkit.components.base import BuildContext, Component, ComponentConfig
 from hamkit.components.convention import Convention
 from hamkit.components.dataset import Dataset
+from hamkit.components.declared import Declared
 from hamkit.components.featurizer import Featurizer
 from hamkit.components.head import Head
 from hamkit.components.inducer import Inducer
@@ -30,6 +31,7 @@ __all__ = [
     "ComponentConfig",
     "Convention",
     "Dataset",
+    "Declared",
     "Featurizer",
     "Head",
     "Inducer",

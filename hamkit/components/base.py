@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from hamkit.components.declared import Declared
+
 
 class ComponentConfig(BaseModel):
     """Base of every component's options; unknown options are errors.
@@ -33,8 +35,9 @@ class BuildContext:
         species: Atomic numbers present in the dataset, sorted.
         basis: The orbital basis (a ``hamkit.data.basis.OrbitalBasis``) or None.
         dtype: Parameter dtype name, ``"float32"`` or ``"float64"``.
-        declared: What upstream components declared (e.g. ``"node_irreps"``),
-            filled by the assembler as it builds the chain.
+        declared: What upstream components declared (:class:`Declared`: node and
+            pair irreps, the irreps of the stage being built, trace count), filled by
+            the assembler as it builds the chain.
         statistics: Training-set statistics (e.g. ``"onsite_mean"``: element -> mean
             on-site block); empty when a model is rebuilt from a checkpoint.
     """
@@ -42,7 +45,7 @@ class BuildContext:
     species: tuple[int, ...] = ()
     basis: Any = None
     dtype: str = "float32"
-    declared: dict[str, Any] = field(default_factory=dict)
+    declared: Declared = field(default_factory=Declared)
     statistics: dict[str, Any] = field(default_factory=dict)
 
 

@@ -16,12 +16,17 @@ class InvariantEncoder(nn.Module, Component):
     Because z is invariant it may use any non-linearity. TraceGrad decodes z of
     each pair to predicted trace labels and differentiates z to induce new
     equivariant features (see the ``inducer`` kind). Subclasses set
-    :attr:`num_invariants` when built.
+    :attr:`irreps_in` and :attr:`num_invariants` when built; the assembler checks that
+    ``irreps_in`` is what the stage's features have (the context's ``declared.irreps``).
     """
 
     kind: ClassVar[str] = "invariant_encoder"
-    num_invariants: int
-    """Width of z, the last dimension of :meth:`forward`'s output; set once built."""
+    irreps_in: str | None = None
+    """e3nn irreps of the features it was built for, (n_items, irreps.dim); set once built
+    (None: undeclared, which the assembler rejects)."""
+    num_invariants: int = 0
+    """Width of z, the last dimension of :meth:`forward`'s output; set once built (0:
+    undeclared, which the assembler rejects)."""
     num_traces: int | None = None
     """Number of trace labels :meth:`decode_traces` predicts; None (the default): the encoder
     has no trace decoder and its invariants are not supervised with traces."""

@@ -1,9 +1,11 @@
 """The model a recipe describes: featurizer -> (invariant encoder + inducer) -> head.
 
 The assembler builds each component from its resolved recipe entry, passing what
-upstream components declared through the :class:`BuildContext`, and checks the
-chain as it goes (an inducer that needs invariants without an invariant encoder
-is an error naming both recipe lines). The TraceGrad modules act on the
+upstream components declared through the :class:`BuildContext` (its typed
+:class:`~hamkit.components.Declared`), and checks the chain as it goes: an inducer
+that needs invariants without an invariant encoder, and any stage whose declared
+irreps do not fit its neighbours' (:mod:`hamkit.model.contracts`), are errors
+naming the recipe line. The TraceGrad modules act on the
 featurizer's output, once for node features and once for pair features (these
 stages also decode the predicted traces), and, where the featurizer exposes its
 blocks (:meth:`Featurizer.induction_points`), after each block as well.
@@ -21,6 +23,7 @@ from hamkit.components import BuildContext, Featurizer, Head, Inducer, Invariant
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.trace_labels import max_subblocks
 from hamkit.model.baseline import OnsiteBaseline
+from hamkit.model.contracts import check_encoder, check_featurizer, check_head, check_inducer
 from hamkit.errors import HamkitError
 from hamkit.recipe import ResolvedComponent, ResolvedRecipe
 from hamkit.recipe.validate import origin_of
@@ -150,22 +153,27 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
         The model, parameters in ``context.dtype``.
 
     Raises:
-        HamkitError: The components do not fit together.
+        HamkitError: The components do not fit together (missing encoder, or declared
+            irreps that differ between a stage and its neighbours).
     """
     _check_chain(recipe)
-    if context.basis is not None:
-        context.declared.setdefault("num_traces", max_subblocks(context.basis))
+    if context.basis is not None and context.declared.num_traces is None:
+        context.declared = context.declared.updated(num_traces=max_subblocks(context.basis))
     featurizer = _build(recipe.component("model", "featurizer"), context)
-    context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
-    node_stage = _build_stage(recipe, context, featurizer.node_irreps)
-    pair_stage = _build_stage(recipe, context, featurizer.pair_irreps)
+    check_featurizer(featurizer, recipe)
+    context.declared = context.declared.updated(
+        node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
+    node_stage = _build_stage(recipe, context, featurizer.node_irreps, "node")
+    pair_stage = _build_stage(recipe, context, featurizer.pair_irreps, "pair")
     block_stages = {}
     if recipe.sections.model.induce_after_blocks and recipe.component("model", "invariant_encoder"):
         for point in featurizer.induction_points():
             block_stages[f"{point.block}:{point.attribute}"] = _build_stage(
-                recipe, context, point.irreps, decode_traces=False
+                recipe, context, point.irreps, f"block {point.block} {point.attribute}",
+                decode_traces=False,
             )
     head = _build(recipe.component("model", "head"), context)
+    check_head(head, featurizer.node_irreps, featurizer.pair_irreps, recipe)
     baseline = None
     if recipe.sections.model.onsite_baseline and context.basis is not None:
         baseline = OnsiteBaseline(context.basis, context.statistics.get("onsite_mean"))
@@ -174,14 +182,29 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
 
 
 def _build_stage(
-    recipe: ResolvedRecipe, context: BuildContext, irreps: str, decode_traces: bool = True
+    recipe: ResolvedRecipe, context: BuildContext, irreps: str, stage: str, decode_traces: bool = True
 ) -> InductionStage:
-    """An encoder (if the recipe has one) and the recipe's inducer for features of ``irreps``."""
-    declared = {**context.declared, "irreps": irreps}
+    """An encoder (if the recipe has one) and the recipe's inducer for features of ``irreps``.
+
+    Args:
+        recipe: The resolved recipe.
+        context: The build context after the featurizer; ``declared.irreps`` is set to
+            ``irreps`` for the stage (and ``num_traces`` cleared when it decodes none).
+        irreps: e3nn irreps of the features the stage acts on.
+        stage: Which features, for error messages (``"node"``, ``"block 0 node"``...).
+        decode_traces: Whether the stage decodes traces.
+
+    Raises:
+        HamkitError: The encoder or inducer declares other irreps than ``irreps``.
+    """
+    declared = context.declared.updated(irreps=irreps)
     if not decode_traces:
-        declared.pop("num_traces", None)
+        declared = declared.updated(num_traces=None)
     stage_context = replace(context, declared=declared)
     encoder_entry = recipe.component("model", "invariant_encoder")
     encoder = _build(encoder_entry, stage_context) if encoder_entry else None
+    if encoder is not None:
+        check_encoder(encoder, irreps, stage, recipe)
     inducer = _build(recipe.component("model", "inducer"), stage_context)
+    check_inducer(inducer, irreps, stage, recipe)
     return InductionStage(encoder, inducer, decode_traces)

@@ -76,9 +76,10 @@ class CGExpansionHead(Head):
     which such backbones provide as 1e/2e. ``parity="physical"`` matches (degree, parity).
 
     Build with ``CGExpansionHead.from_config(CGExpansionHead.Config(...), context)``; the
-    context must carry ``basis`` (an ``OrbitalBasis``) and ``declared["node_irreps"]``,
-    ``declared["pair_irreps"]`` (the featurizer's e3nn strings); ``species`` (default: the
-    basis' elements) and ``dtype`` are used too.
+    context must carry ``basis`` (an ``OrbitalBasis``) and ``declared.node_irreps``,
+    ``declared.pair_irreps`` (the featurizer's e3nn strings); ``species`` (default: the
+    basis' elements) and ``dtype`` are used too. It declares them back as
+    ``node_irreps_in`` / ``pair_irreps_in``, which the assembler checks.
 
     Output: ``{"hamiltonian": (n_elements,)}``, the blocks of ``graph.block_index`` flattened
     row-major and concatenated: the layout of ``graph.hamiltonian``.
@@ -106,7 +107,7 @@ class CGExpansionHead(Head):
         """
         super().__init__()
         self.config = config
-        self.node_irreps, self.pair_irreps = node_irreps, pair_irreps
+        self.node_irreps_in, self.pair_irreps_in = node_irreps, pair_irreps
         species = tuple(sorted(set(species))) or tuple(basis.elements)
         absent = sorted(set(species) - set(basis.elements))
         if absent:
@@ -166,16 +167,15 @@ class CGExpansionHead(Head):
         assert isinstance(config, CGExpansionConfig)
         if context.basis is None:
             raise HamkitError("cg_expansion needs the orbital basis (BuildContext.basis)")
-        absent = [k for k in ("node_irreps", "pair_irreps") if k not in context.declared]
-        if absent:
+        node_irreps, pair_irreps = context.declared.node_irreps, context.declared.pair_irreps
+        if node_irreps is None or pair_irreps is None:
+            absent = [name for name, value in (("node_irreps", node_irreps), ("pair_irreps", pair_irreps))
+                      if value is None]
             raise HamkitError(
                 f"cg_expansion needs {', '.join(absent)} declared by the featurizer "
-                f"(declared: {', '.join(sorted(context.declared)) or 'nothing'})"
+                f"(declared: {context.declared.describe()})"
             )
-        head = cls(
-            config, context.basis, context.declared["node_irreps"],
-            context.declared["pair_irreps"], tuple(context.species),
-        )
+        head = cls(config, context.basis, node_irreps, pair_irreps, tuple(context.species))
         return head.to(getattr(torch, context.dtype))
 
     def forward(self, features: EquivariantFeatures, graph: Any) -> dict[str, torch.Tensor]:
@@ -189,10 +189,10 @@ class CGExpansionHead(Head):
         Returns:
             ``{"hamiltonian": (n_elements,)}`` in the packed layout of ``graph.block_index``.
         """
-        if (features.node_irreps, features.pair_irreps) != (self.node_irreps, self.pair_irreps):
+        if (features.node_irreps, features.pair_irreps) != (self.node_irreps_in, self.pair_irreps_in):
             raise HamkitError(
-                f"cg_expansion was built for node/pair irreps '{self.node_irreps}' / "
-                f"'{self.pair_irreps}' but got '{features.node_irreps}' / '{features.pair_irreps}'"
+                f"cg_expansion was built for node/pair irreps '{self.node_irreps_in}' / "
+                f"'{self.pair_irreps_in}' but got '{features.node_irreps}' / '{features.pair_irreps}'"
             )
         z = graph.z.long()
         block_index = graph.block_index.long()

@@ -21,7 +21,7 @@ class TraceMLPConfig(ComponentConfig):
     irreps_in: str | None = Field(
         None,
         description="e3nn irreps of the input features (e.g. '32x0e+16x1o+8x2e'); "
-        "default: the irreps declared upstream (context.declared['irreps']).",
+        "default: the irreps declared upstream (context.declared.irreps).",
     )
     num_scalars: Width = Field(
         256, ge=1, description="K, invariants from the bilinear contraction f(x)f (paper: 1024)."
@@ -42,7 +42,7 @@ class TraceMLPConfig(ComponentConfig):
         None,
         ge=1,
         description="Trace labels per item; if set, a decoder MLP maps z to predicted traces. "
-        "Default: what the data declares (context.declared['num_traces']), i.e. the largest "
+        "Default: what the data declares (context.declared.num_traces), i.e. the largest "
         "number of (shell, shell) sub-blocks of a block in the dataset's basis.",
     )
 
@@ -126,14 +126,13 @@ class TraceMLPEncoder(InvariantEncoder):
 
         Args:
             config: Validated options.
-            context: Build context (``declared['irreps']``, ``declared['num_traces']``,
-                ``dtype``).
+            context: Build context (``declared.irreps``, ``declared.num_traces``, ``dtype``).
 
         Returns:
             The encoder, with parameters in ``context.dtype``.
         """
         irreps = resolve_irreps(config.irreps_in, context, cls.name)
-        declared_traces = context.declared.get("num_traces")
+        declared_traces = context.declared.num_traces
         if config.num_traces is None and declared_traces:
             config = config.model_copy(update={"num_traces": int(declared_traces)})
         return cls(config, irreps_in=str(irreps)).to(torch_dtype(context.dtype, cls.name))

@@ -24,7 +24,7 @@ class GateConfig(ComponentConfig):
     irreps_in: str | None = Field(
         None,
         description="e3nn irreps of the features (must contain 0e scalars); default: the "
-        "irreps declared upstream (context.declared['irreps']).",
+        "irreps declared upstream (context.declared.irreps).",
     )
     hidden: list[int] = Field(
         default_factory=lambda: [256, 256],
@@ -108,7 +108,7 @@ class GateInducer(Inducer):
 
         Args:
             config: Validated options.
-            context: Build context (``declared['irreps']``, ``dtype``).
+            context: Build context (``declared.irreps``, ``dtype``).
 
         Returns:
             The inducer, with parameters in ``context.dtype``.

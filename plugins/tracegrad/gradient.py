@@ -12,12 +12,7 @@ from hamkit.components.inducer import InvariantFunction
 from hamkit.errors import HamkitError
 from hamkit.recipe.bounds import check_irreps_bounds
 from hamkit_plugins.tracegrad.combine import CombineRule, NormScaled, ResidualScale
-from hamkit_plugins.tracegrad.layout import (
-    DECLARED_IRREPS_KEY,
-    entry_membership,
-    parse_irreps,
-    torch_dtype,
-)
+from hamkit_plugins.tracegrad.layout import entry_membership, parse_irreps, torch_dtype
 
 
 class GradientConfig(ComponentConfig):
@@ -26,7 +21,7 @@ class GradientConfig(ComponentConfig):
     irreps_in: str | None = Field(
         None,
         description="e3nn irreps of the features (needed by 'norm_scaled'); default: the "
-        "irreps declared upstream (context.declared['irreps']).",
+        "irreps declared upstream (context.declared.irreps).",
     )
     combine: CombineRule = Field(
         "norm_scaled",
@@ -83,7 +78,7 @@ class GradientInducer(Inducer):
             if source is None:
                 raise HamkitError(
                     f"{self.name}: combine='norm_scaled' needs the feature irreps: set "
-                    f"'irreps_in' or build it after a component declaring '{DECLARED_IRREPS_KEY}'"
+                    "'irreps_in' or build it in an induction stage (context.declared.irreps)"
                 )
             membership = entry_membership(parse_irreps(source, self.name))
             self.norm_scaled = NormScaled(membership, config.scale, config.eps)
@@ -96,12 +91,12 @@ class GradientInducer(Inducer):
 
         Args:
             config: Validated options.
-            context: Build context (``declared['irreps']``, ``dtype``).
+            context: Build context (``declared.irreps``, ``dtype``).
 
         Returns:
             The inducer, with parameters in ``context.dtype``.
         """
-        irreps = config.irreps_in or context.declared.get(DECLARED_IRREPS_KEY)
+        irreps = config.irreps_in or context.declared.irreps
         inducer = cls(config, irreps_in=str(irreps) if irreps is not None else None)
         return inducer.to(torch_dtype(context.dtype, cls.name))
 

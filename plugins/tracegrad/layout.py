@@ -12,8 +12,6 @@ contiguous slice of ``mul * (2l + 1)`` feature components, ordered as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 import torch
 
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
@@ -21,10 +19,6 @@ from e3nn import o3
 
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
-
-DECLARED_IRREPS_KEY = "irreps"
-"""Key of ``BuildContext.declared`` holding the irreps of the features to process."""
-
 
 @dataclass(frozen=True)
 class IrrepGroup:
@@ -76,11 +70,11 @@ def parse_irreps(irreps: str | o3.Irreps, owner: str) -> o3.Irreps:
 
 
 def resolve_irreps(configured: str | None, context: BuildContext, owner: str) -> o3.Irreps:
-    """The irreps from the config, else from ``context.declared["irreps"]``.
+    """The irreps from the config, else from ``context.declared.irreps`` (the stage's features).
 
     Args:
         configured: The ``irreps_in`` option (None when not given).
-        context: The build context; its ``declared`` dict may hold ``"irreps"``.
+        context: The build context; ``context.declared.irreps`` may hold the irreps.
         owner: Component name for the error message.
 
     Returns:
@@ -89,15 +83,12 @@ def resolve_irreps(configured: str | None, context: BuildContext, owner: str) ->
     Raises:
         HamkitError: Neither source gives irreps.
     """
-    source: Any = configured
-    if source is None:
-        source = context.declared.get(DECLARED_IRREPS_KEY)
+    source = configured if configured is not None else context.declared.irreps
     if source is None:
         raise HamkitError(
             f"{owner}: the irreps of its input features are unknown: set the option "
-            f"'irreps_in' (e.g. \"32x0e+16x1o+8x2e\") or build it after a component that "
-            f"declares '{DECLARED_IRREPS_KEY}' (declared so far: "
-            f"{', '.join(sorted(context.declared)) or 'nothing'})"
+            f"'irreps_in' (e.g. \"32x0e+16x1o+8x2e\") or build it in an induction stage, where "
+            f"the context declares 'irreps' (declared so far: {context.declared.describe()})"
         )
     return parse_irreps(source, owner)
 

@@ -31,7 +31,8 @@ def build_model(
     """deeph_e3 + cg_expansion, and ``model(graph) -> packed H``."""
     featurizer = make_featurizer(basis, dtype, **options)
     context = BuildContext(species=tuple(basis.elements), basis=basis, dtype=dtype)
-    context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
+    context.declared = context.declared.updated(
+        node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     head = CGExpansionHead.from_config(CGExpansionHead.Config(parity=head_parity), context)
 
     def model(graph):

@@ -52,7 +52,8 @@ def test_default_config_fits_def2svp_through_cg_expansion(svp, water_graph):
         "64x0e+32x1o+32x1e+16x2o+16x2e+8x3o+8x3e+8x4o+8x4e"
     )
     assert featurizer.pair_cutoff == 7.2
-    context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
+    context.declared = context.declared.updated(
+        node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     for parity in ("physical", "ignore"):
         head = CGExpansionHead.from_config(CGExpansionHead.Config(parity=parity), context)
         assert head.missing == {}

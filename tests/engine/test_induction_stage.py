@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from e3nn import o3
 
-from hamkit.components import BuildContext
+from hamkit.components import BuildContext, Declared
 from hamkit.model.assembly import InductionStage
 from hamkit_plugins.tracegrad.encoder import TraceMLPConfig, TraceMLPEncoder
 from hamkit_plugins.tracegrad.gradient import GradientInducer
@@ -14,7 +14,7 @@ IRREPS = "4x0e+2x1o+2x2e"
 
 
 def stage_and_counter():
-    context = BuildContext(dtype="float64", declared={"irreps": IRREPS, "num_traces": 5})
+    context = BuildContext(dtype="float64", declared=Declared(irreps=IRREPS, num_traces=5))
     encoder = TraceMLPEncoder.from_config(TraceMLPConfig(num_scalars=8, hidden=[8]), context)
     inducer = GradientInducer.from_config(GradientInducer.Config(), context)
     calls = []

@@ -43,7 +43,8 @@ def build_model(
     """Tiny mace + cg_expansion through ``from_config``, and ``model(graph) -> packed H``."""
     context = BuildContext(species=tuple(basis.elements), basis=basis, dtype=dtype)
     featurizer = build_mace(context, **options)
-    context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
+    context.declared = context.declared.updated(
+        node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     torch.manual_seed(1)
     head = CGExpansionHead.from_config(CGExpansionHead.Config(**(head_options or {})), context)
 

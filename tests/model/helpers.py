@@ -29,7 +29,8 @@ def build_model(
     featurizer = QHNetFeaturizer.from_config(
         QHNetFeaturizer.Config(**{**TINY, **featurizer_options}), context
     )
-    context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
+    context.declared = context.declared.updated(
+        node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     head = CGExpansionHead.from_config(CGExpansionHead.Config(**(head_options or {})), context)
 
     def model(graph):

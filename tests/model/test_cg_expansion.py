@@ -10,7 +10,7 @@ from torch_geometric.data import Batch
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
 from e3nn import o3
 
-from hamkit.components import BuildContext
+from hamkit.components import BuildContext, Declared
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.graph import labelled_graph
@@ -143,10 +143,10 @@ def test_onsite_bias_only_on_scalar_paths(basis, water_graph):
             with torch.no_grad():
                 linear.bias.fill_(1.0)
     n_atoms, n_pairs = 3, water_graph.pair_index.shape[1]
-    dim = o3.Irreps(head.node_irreps).dim
+    dim = o3.Irreps(head.node_irreps_in).dim
     zero = EquivariantFeatures(
         torch.zeros(n_atoms, dim, dtype=torch.float64), torch.zeros(n_pairs, dim, dtype=torch.float64),
-        water_graph.pair_index, head.node_irreps, head.pair_irreps,
+        water_graph.pair_index, head.node_irreps_in, head.pair_irreps_in,
     )
     with torch.no_grad():
         matrix = packed_to_matrix(head(zero, water_graph)["hamiltonian"], water_graph, basis)
@@ -182,7 +182,7 @@ def test_head_needs_declared_irreps_and_basis(basis):
         CGExpansionHead.from_config(CGExpansionHead.Config(), BuildContext(basis=basis))
     with pytest.raises(HamkitError, match="basis"):
         CGExpansionHead.from_config(
-            CGExpansionHead.Config(), BuildContext(declared={"node_irreps": "1x0e", "pair_irreps": "1x0e"})
+            CGExpansionHead.Config(), BuildContext(declared=Declared(node_irreps="1x0e", pair_irreps="1x0e"))
         )
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hamkit.components import BuildContext, ComponentConfig, Featurizer
+from hamkit.components import BuildContext, ComponentConfig, Declared, Featurizer
 from hamkit.components.features import EquivariantFeatures
 from hamkit.testing import (
     ReferenceFeaturizer,
@@ -104,7 +104,7 @@ def test_inversion_check_on_hamiltonians(basis, water_graph):
     reference = ReferenceFeaturizer(ReferenceFeaturesConfig(mul=2, lmax=4))
     irreps = _natural_parity(reference(water_graph)).node_irreps
     context = BuildContext(species=(1, 8), basis=basis, dtype="float64",
-                           declared={"node_irreps": irreps, "pair_irreps": irreps})
+                           declared=Declared(node_irreps=irreps, pair_irreps=irreps))
     head = CGExpansionHead.from_config(
         CGExpansionHead.Config(parity="physical", missing_irreps="zero"), context
     )

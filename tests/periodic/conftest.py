@@ -50,7 +50,8 @@ def periodic_model(request, spd_basis):
     torch.manual_seed(0)
     context = BuildContext(species=(5, 7), basis=spd_basis, dtype="float64")
     featurizer = build_featurizer(request.param, context)
-    context.declared.update(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
+    context.declared = context.declared.updated(
+        node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
     head = CGExpansionHead.from_config(CGExpansionConfig(parity="physical"), context)
 
     def predict(graph):

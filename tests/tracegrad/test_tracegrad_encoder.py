@@ -6,7 +6,7 @@ import pydantic
 import pytest
 import torch
 
-from hamkit.components import BuildContext
+from hamkit.components import BuildContext, Declared
 from hamkit.errors import HamkitError
 from hamkit_plugins.tracegrad.encoder import TraceMLPConfig, TraceMLPEncoder
 
@@ -51,7 +51,7 @@ def test_opposite_parity_channels_are_not_paired(tg):
 
 def test_float32_and_float64(tg):
     for name, dtype, tolerance in (("float32", torch.float32, 1e-4), ("float64", torch.float64, 1e-10)):
-        context = BuildContext(dtype=name, declared={"irreps": PARITY_IRREPS})
+        context = BuildContext(dtype=name, declared=Declared(irreps=PARITY_IRREPS))
         encoder = TraceMLPEncoder.from_config(TraceMLPConfig(num_scalars=16, hidden=[16]), context)
         assert all(p.dtype == dtype for p in encoder.parameters())
         features = tg.random_features(PARITY_IRREPS).to(dtype)
@@ -77,13 +77,13 @@ def test_decode_traces(tg):
 
 
 def test_num_traces_comes_from_the_context():
-    context = BuildContext(dtype="float64", declared={"irreps": "4x0e+2x1o", "num_traces": 36})
+    context = BuildContext(dtype="float64", declared=Declared(irreps="4x0e+2x1o", num_traces=36))
     assert TraceMLPEncoder.from_config(TraceMLPConfig(), context).num_traces == 36
     assert TraceMLPEncoder.from_config(TraceMLPConfig(num_traces=4), context).num_traces == 4
 
 
 def test_irreps_from_context_or_clear_error():
-    context = BuildContext(dtype="float64", declared={"irreps": "4x0e+2x1o"})
+    context = BuildContext(dtype="float64", declared=Declared(irreps="4x0e+2x1o"))
     encoder = TraceMLPEncoder.from_config(TraceMLPConfig(), context)
     assert encoder.irreps_in == "4x0e+2x1o" and encoder.num_invariants == 256
     with pytest.raises(HamkitError, match="irreps_in"):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from hamkit.components import BuildContext
+from hamkit.components import BuildContext, Declared
 from hamkit.errors import HamkitError
 from hamkit_plugins.tracegrad.encoder import TraceMLPConfig, TraceMLPEncoder
 from hamkit_plugins.tracegrad.gate import GateConfig, GateInducer
@@ -136,7 +136,7 @@ def test_norm_scaled_ratio_is_exact_per_block(tg):
 
 def test_shapes_irreps_and_errors(tg):
     features = tg.random_features(PARITY_IRREPS)
-    context = BuildContext(dtype="float64", declared={"irreps": PARITY_IRREPS})
+    context = BuildContext(dtype="float64", declared=Declared(irreps=PARITY_IRREPS))
     gradient = GradientInducer.from_config(GradientConfig(), context)
     gate = GateInducer.from_config(GateConfig(hidden=[8]), context)
     assert gradient.irreps_in == gate.irreps_in == PARITY_IRREPS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hamkit_plugins.tracegrad
-from hamkit.components import BuildContext
+from hamkit.components import BuildContext, Declared
 from hamkit.plugin_host import load_plugins
 
 
@@ -14,7 +14,7 @@ def test_registration_and_build():
     assert not host.problems
     assert host.registry.names("invariant_encoder") == ["trace_mlp"]
     assert host.registry.names("inducer") == ["gate", "gradient"]
-    context = BuildContext(dtype="float64", declared={"irreps": "4x0e+2x1o"})
+    context = BuildContext(dtype="float64", declared=Declared(irreps="4x0e+2x1o"))
     for kind, name in (("invariant_encoder", "trace_mlp"), ("inducer", "gradient"), ("inducer", "gate")):
         record = host.registry.get(kind, name)
         assert record.summary and record.provider.plugin == "tracegrad"

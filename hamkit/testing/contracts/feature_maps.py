@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from hamkit.model.contracts import same_irreps
 from hamkit.testing.contracts.fixtures import CONTRACT_IRREPS
 from hamkit.testing.irreps import irreps_representation, random_orthogonal
 
@@ -25,6 +26,21 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     """``max |actual - expected| / max |expected|`` (the scale floored at 1e-300)."""
     scale = max(float(expected.abs().max()) if expected.numel() else 0.0, 1e-300)
     return float((actual - expected).abs().max()) / scale if actual.numel() else 0.0
+
+
+def check_declared_irreps(declared: str | None, irreps: str, what: str) -> None:
+    """A component declares ``irreps`` (as the assembler checks it, by layout).
+
+    Args:
+        declared: What the component declares (e.g. its ``irreps_in``), None if nothing.
+        irreps: What it should declare: the irreps of the features in its context.
+        what: The attribute, for the message.
+
+    Raises:
+        AssertionError: Nothing declared, or other irreps.
+    """
+    assert declared is not None, f"{what} is not declared (set it when built, from context.declared.irreps)"
+    assert same_irreps(declared, irreps, what), f"{what} is '{declared}', the features have '{irreps}'"
 
 
 def check_transforms(

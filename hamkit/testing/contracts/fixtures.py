@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hamkit.components import BuildContext
+from hamkit.components import BuildContext, Declared
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.structure import Structure
 from hamkit.testing.graphs import molecule_graph
@@ -20,20 +20,20 @@ CONTRACT_IRREPS = "4x0e+3x1o+2x1e+2x2e+1x0o+1x3o"
 
 
 def contract_context(
-    basis: OrbitalBasis | None = None, dtype: str = "float64", declared: dict[str, Any] | None = None
+    basis: OrbitalBasis | None = None, dtype: str = "float64", declared: Declared | None = None
 ) -> BuildContext:
     """A build context as the assembler would give a component.
 
     Args:
         basis: The orbital basis (its elements become ``species``), or None.
         dtype: ``"float32"`` or ``"float64"``.
-        declared: What upstream components declared.
+        declared: What upstream components declared (default: nothing).
 
     Returns:
         The context.
     """
     species = tuple(basis.elements) if basis is not None else ()
-    return BuildContext(species=species, basis=basis, dtype=dtype, declared=dict(declared or {}))
+    return BuildContext(species=species, basis=basis, dtype=dtype, declared=declared or Declared())
 
 
 def stage_context(irreps: str, dtype: str = "float64") -> BuildContext:
@@ -44,9 +44,9 @@ def stage_context(irreps: str, dtype: str = "float64") -> BuildContext:
         dtype: ``"float32"`` or ``"float64"``.
 
     Returns:
-        A context declaring ``irreps`` (the key the assembler fills).
+        A context declaring ``irreps`` (the field the assembler fills for each stage).
     """
-    return contract_context(dtype=dtype, declared={"irreps": irreps})
+    return contract_context(dtype=dtype, declared=Declared(irreps=irreps))
 
 
 class StructuresMixin:

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from hamkit.components import BuildContext, Featurizer, Head
+from hamkit.components import BuildContext, Declared, Featurizer, Head
 from hamkit.data.basis import OrbitalBasis
 from hamkit.testing.contracts.fixtures import DTYPES, StructuresMixin, contract_context
 from hamkit.testing.equivariance import assert_hamiltonian_equivariant, assert_hamiltonian_symmetric
@@ -26,7 +26,7 @@ from hamkit.testing.reference import ReferenceFeaturesConfig, ReferenceFeaturize
 class HeadContract(StructuresMixin):
     """Contract tests of a head: packed layout, dtypes, exact symmetry, equivariance, batching.
 
-    Override ``head_factory`` (``BuildContext -> Head``; the context's ``declared`` holds the
+    Override ``head_factory`` (``BuildContext -> Head``; the context's ``declared`` has the
     featurizer's ``node_irreps`` and ``pair_irreps``). ``featurizer_factory`` defaults to a
     :class:`~hamkit.testing.reference.ReferenceFeaturizer` with degrees up to twice the
     basis' highest shell degree.
@@ -45,7 +45,7 @@ class HeadContract(StructuresMixin):
 
     def _model(self, featurizer_factory, head_factory, basis: OrbitalBasis, dtype: str):
         featurizer = featurizer_factory(contract_context(basis, dtype))
-        declared = {"node_irreps": featurizer.node_irreps, "pair_irreps": featurizer.pair_irreps}
+        declared = Declared(node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
         head = head_factory(contract_context(basis, dtype, declared))
         assert isinstance(head, Head)
 

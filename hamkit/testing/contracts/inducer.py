@@ -12,7 +12,7 @@ Subclass :class:`InducerContract` and override ``inducer_factory``::
 The factory receives a :class:`~hamkit.components.BuildContext` declaring the feature
 irreps (``feature_irreps``, default
 :data:`~hamkit.testing.contracts.fixtures.CONTRACT_IRREPS`) under
-``declared["irreps"]``. The inducer is fed the invariants that ``invariants_factory``
+``declared.irreps``. The inducer is fed the invariants that ``invariants_factory``
 builds from the same context (default: the parameter-free
 :class:`~hamkit.testing.irreps.ReferenceInvariants`; override it to pair the inducer
 with a real encoder). The ``check_*`` functions are the assertions themselves.
@@ -28,7 +28,12 @@ import torch
 
 from hamkit.components import BuildContext, Inducer
 from hamkit.components.inducer import InvariantFunction
-from hamkit.testing.contracts.feature_maps import FeatureMapContract, check_rows_independent, check_transforms
+from hamkit.testing.contracts.feature_maps import (
+    FeatureMapContract,
+    check_declared_irreps,
+    check_rows_independent,
+    check_transforms,
+)
 from hamkit.testing.contracts.fixtures import DTYPES, stage_context
 from hamkit.testing.irreps import ReferenceInvariants, random_irreps_features
 
@@ -89,7 +94,8 @@ class InducerContract(FeatureMapContract):
     """Contract tests of an inducer.
 
     Asserts: it is an :class:`~hamkit.components.Inducer` returning features of exactly the
-    input shape and dtype; the output transforms with the input's irreps (float64,
+    input shape and dtype; it declares the features' irreps as ``irreps_in`` and keeps them
+    (``irreps_out``), as the assembler checks; the output transforms with the input's irreps (float64,
     ``rtol``; under inversion too when ``check_inversion``), in training mode and in
     evaluation under ``torch.no_grad()``; each output row depends on its own input row
     only; with ``needs_invariants = False`` it works without an encoder.
@@ -115,6 +121,11 @@ class InducerContract(FeatureMapContract):
         inducer = inducer_factory(context)
         check_inducer_output(inducer, features, invariants_factory(context))
         check_inducer_without_invariants(inducer, features)
+
+    def test_declares_kept_irreps(self, inducer_factory, feature_irreps):
+        inducer = inducer_factory(stage_context(feature_irreps))
+        check_declared_irreps(inducer.irreps_in, feature_irreps, "irreps_in")
+        check_declared_irreps(inducer.irreps_out, feature_irreps, "irreps_out")
 
     @pytest.mark.parametrize("mode", MODES)
     def test_equivariant(self, inducer_factory, invariants_factory, feature_irreps, mode):

@@ -10,7 +10,7 @@ Subclass :class:`InvariantEncoderContract` and override ``encoder_factory``::
             return lambda context: MyEncoder.from_config(MyEncoder.Config(), context)
 
 The factory receives a :class:`~hamkit.components.BuildContext` whose
-``declared["irreps"]`` holds the feature irreps (``feature_irreps``, default
+``declared.irreps`` holds the feature irreps (``feature_irreps``, default
 :data:`~hamkit.testing.contracts.fixtures.CONTRACT_IRREPS`) and whose ``dtype`` is the
 parameter dtype. The ``check_*`` functions are the assertions themselves, usable on
 their own.
@@ -24,7 +24,12 @@ import pytest
 import torch
 
 from hamkit.components import BuildContext, InvariantEncoder
-from hamkit.testing.contracts.feature_maps import FeatureMapContract, check_rows_independent, check_transforms
+from hamkit.testing.contracts.feature_maps import (
+    FeatureMapContract,
+    check_declared_irreps,
+    check_rows_independent,
+    check_transforms,
+)
 from hamkit.testing.contracts.fixtures import DTYPES, stage_context
 from hamkit.testing.irreps import random_irreps_features
 
@@ -82,7 +87,8 @@ class InvariantEncoderContract(FeatureMapContract):
     """Contract tests of an invariant encoder.
 
     Asserts: it is an :class:`~hamkit.components.InvariantEncoder` whose output has the
-    declared width ``num_invariants`` and the parameter dtype; z is unchanged when f
+    declared width ``num_invariants`` and the parameter dtype; it declares the features'
+    irreps as ``irreps_in`` (what the assembler checks); z is unchanged when f
     rotates (float64, ``rtol``; under inversion too when ``check_inversion``); each row
     of z depends on its own row of f only; z is differentiable in f.
 
@@ -99,6 +105,10 @@ class InvariantEncoderContract(FeatureMapContract):
     def test_declared_width_and_dtype(self, encoder_factory, feature_irreps, dtype):
         encoder = encoder_factory(stage_context(feature_irreps, dtype))
         check_encoder_output(encoder, random_irreps_features(feature_irreps, dtype=getattr(torch, dtype)))
+
+    def test_declares_its_input_irreps(self, encoder_factory, feature_irreps):
+        encoder = encoder_factory(stage_context(feature_irreps))
+        check_declared_irreps(encoder.irreps_in, feature_irreps, "irreps_in")
 
     def test_invariant(self, encoder_factory, feature_irreps):
         encoder = encoder_factory(stage_context(feature_irreps)).eval()

@@ -23,7 +23,9 @@ class InvariantScaling(Inducer):
 
     @classmethod
     def from_config(cls, config: ComponentConfig, context) -> "InvariantScaling":
-        return cls()
+        inducer = cls()
+        inducer.irreps_in = context.declared.irreps
+        return inducer
 
     def forward(self, features, invariants_of):
         return features * (1 + 0.1 * invariants_of(features).sum(dim=-1, keepdim=True))
@@ -63,6 +65,22 @@ class FalselyStandalone(InvariantScaling):
     needs_invariants: ClassVar[bool] = False
 
 
+class WideningInducer(InvariantScaling):
+    """Broken: declares output irreps with one more scalar than its input."""
+
+    @property
+    def irreps_out(self):
+        return f"{self.irreps_in}+1x0e"
+
+
+class UndeclaredInducer(InvariantScaling):
+    """Broken: does not declare the irreps it was built for."""
+
+    @classmethod
+    def from_config(cls, config, context):
+        return cls()
+
+
 def invariants_factory(context):
     return ReferenceInvariants(CONTRACT_IRREPS)
 
@@ -94,6 +112,15 @@ class TestInvariantScalingContract(InducerContract):
 def test_catches_a_broken_inducer(test, broken, more, message, default_factory):
     with pytest.raises(AssertionError, match=message):
         test(InducerContract(), **arguments(default_factory(broken), **more))
+
+
+@pytest.mark.parametrize("broken, message", [
+    (WideningInducer, r"irreps_out is '.*\+1x0e', the features have"),
+    (UndeclaredInducer, "irreps_in is not declared"),
+], ids=["widening", "undeclared"])
+def test_catches_wrong_declared_irreps(broken, message, default_factory):
+    with pytest.raises(AssertionError, match=message):
+        InducerContract().test_declares_kept_irreps(default_factory(broken), CONTRACT_IRREPS)
 
 
 def test_inversion_is_checked_only_when_asked(default_factory):

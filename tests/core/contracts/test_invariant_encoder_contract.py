@@ -24,13 +24,14 @@ class NormEncoder(InvariantEncoder):
 
     def __init__(self, irreps: str, dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
+        self.irreps_in = irreps
         self.invariants = ReferenceInvariants(irreps)
         self.num_invariants = self.invariants.width
         self.scale = nn.Parameter(torch.ones((), dtype=dtype))
 
     @classmethod
     def from_config(cls, config: ComponentConfig, context) -> "NormEncoder":
-        return cls(context.declared["irreps"], getattr(torch, context.dtype))
+        return cls(context.declared.irreps, getattr(torch, context.dtype))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.scale * self.invariants(features)
@@ -81,6 +82,14 @@ class ConstantEncoder(NormEncoder):
 
 
 
+class UndeclaredEncoder(NormEncoder):
+    """Broken: does not declare the irreps it was built for."""
+
+    def __init__(self, irreps, dtype=torch.float64):
+        super().__init__(irreps, dtype)
+        self.irreps_in = None
+
+
 class TestNormEncoderContract(InvariantEncoderContract):
     """Positive control: the whole mixin passes a correct encoder."""
 
@@ -104,7 +113,8 @@ def arguments(encoder_factory, **more) -> dict:
      "output is torch.float64"),
     (InvariantEncoderContract.test_rows_independent, RowMixingEncoder, {}, "rows"),
     (InvariantEncoderContract.test_differentiable, ConstantEncoder, {}, "does not depend on the features"),
-], ids=["rotating", "wrong-width", "wrong-dtype", "rows-mixed", "constant"])
+    (InvariantEncoderContract.test_declares_its_input_irreps, UndeclaredEncoder, {}, "irreps_in is not declared"),
+], ids=["rotating", "wrong-width", "wrong-dtype", "rows-mixed", "constant", "undeclared-irreps"])
 def test_catches_a_broken_encoder(test, broken, more, message, default_factory):
     with pytest.raises(AssertionError, match=message):
         test(InvariantEncoderContract(), **arguments(default_factory(broken), **more))
