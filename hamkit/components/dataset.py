@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hamkit.components.base import Component
+from hamkit.errors import HamkitError
 
 if TYPE_CHECKING:
     from hamkit.data.structure import Structure
@@ -23,6 +25,22 @@ class Dataset(Component, Sequence):
 
     kind: ClassVar[str] = "dataset"
     basis: Any
+    path: Path | None = None
+    """The file or folder the records are read from (messages name it); None: not a file."""
+
+    @property
+    def provenance(self) -> dict[str, Any] | None:
+        """Where the labels came from (code, functional, basis, command line, ...), when known."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What ``hamkit data info`` prints about the files: records, basis, units, layout.
+
+        Raises:
+            HamkitError: This dataset cannot describe its files (the default).
+        """
+        raise HamkitError(f"dataset '{self.name}' cannot describe its files (it has no "
+                          "describe() method): convert it with 'hamkit data convert' first")
 
     def __len__(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError

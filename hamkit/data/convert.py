@@ -38,13 +38,11 @@ def convert(source: str, format_name: str, out: str | Path, limit: int | None = 
     if not overwrite:
         refuse_existing(out)
     dataset = open_dataset(source, format_name, limit)
-    basis = getattr(dataset, "basis", None)
+    basis = dataset.basis
     if basis is None:
         raise HamkitError(f"dataset '{format_name}' does not expose its orbital basis "
                           "(a 'basis' attribute): cannot write a store")
-    original = getattr(dataset, "provenance", None)
-    if original is None and hasattr(dataset, "header"):
-        original = dataset.header.provenance
+    original = dataset.provenance
     provenance = {**(original or {}),
                   "converted_from": {"format": format_name, "path": str(source)},
                   "hamkit_version": hamkit.__version__, "command_line": command_line,

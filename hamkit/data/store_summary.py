@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from hamkit.data.dataset_files import open_dataset, resolve_store_path
-from hamkit.errors import HamkitError
 
 
 def store_info(path: str) -> dict[str, Any]:
@@ -74,8 +73,4 @@ def dataset_info(path: str, format_name: str | None = None) -> dict[str, Any]:
     if format_name is None or format_name == "hamkit":
         return store_info(path)
     dataset = open_dataset(path, format_name, None)
-    describe = getattr(dataset, "describe", None)
-    if describe is None:
-        raise HamkitError(f"dataset '{format_name}' cannot describe its files (it has no "
-                          "describe() method): convert it with 'hamkit data convert' first")
-    return describe()
+    return dataset.describe()

@@ -347,7 +347,7 @@ def evaluate_records(
         raise HamkitError("no structures to evaluate (empty split?)")
     check_data_basis(trained.basis, dataset.basis, "data")
     records = [dataset[int(index)] for index in indices]
-    source = getattr(dataset, "path", "data")
+    source = dataset.path or "data"
     names = [f"{source}: record {record.key or index}" for index, record in zip(indices, records)]
     for record, name in zip(records, names):
         check_structure(record.structure, name)

@@ -136,9 +136,8 @@ def key_and_structure(dataset: Sequence, index: int) -> tuple[str | None, Struct
     Datasets implement :meth:`hamkit.components.Dataset.key_and_structure`; any other
     sequence of records (e.g. a list) is read whole.
     """
-    accessor = getattr(dataset, "key_and_structure", None)
-    if accessor is not None:
-        return accessor(index)
+    if isinstance(dataset, Dataset):
+        return dataset.key_and_structure(index)
     record = dataset[index]
     return record.key, record.structure
 

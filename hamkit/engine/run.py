@@ -212,7 +212,7 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
                 temporary.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
             _write_json(layout.environment, environment())
             _write_json(layout.data, {
-                "provenance": getattr(data.dataset, "provenance", None),
+                "provenance": data.dataset.provenance,
                 "splits": {name: len(indices) for name, indices in data.splits.items()}})
             ModelInfo(basis=data.dataset.basis, species=tuple(context.species), dtype=train.dtype,
                       pair_cutoff=cutoff, largest_training_atoms=data.largest_training_atoms,
