@@ -30,6 +30,7 @@ import statistics
 import torch
 
 import hamkit  # noqa: F401 - before e3nn
+
 from hamkit.bench import scf as _scf
 from hamkit.bench.scf import inference_seconds, pick_molecules  # noqa: F401 - the logic lives in hamkit.bench
 from hamkit.engine.restore import TrainedModel, load_trained_model

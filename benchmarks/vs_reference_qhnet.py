@@ -38,7 +38,12 @@ import reference_qhnet  # noqa: E402  (the benchmark's own adapter, next to this
 
 from hamkit.bench.machine import machine_info  # noqa: E402
 from hamkit.bench.timing import (  # noqa: E402
-    clock, current_rss_mb, high_water_rss_mb, in_fresh_process, pick_device, reset_peak_rss,
+    clock,
+    current_rss_mb,
+    high_water_rss_mb,
+    in_fresh_process,
+    pick_device,
+    reset_peak_rss,
 )
 from hamkit.data.graph import labelled_graph  # noqa: E402
 from hamkit.engine.batches import collate, targets_of  # noqa: E402

@@ -22,6 +22,7 @@ from typing import Any
 import pluggy
 
 from hamkit import hookspecs
+
 from hamkit.registry import Provider, Registrar, Registry
 
 ONLY_PLUGINS_VARIABLE = "HAMKIT_PLUGINS"

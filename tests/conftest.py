@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hamkit  # noqa: F401  (applies the e3nn import fix before any test imports e3nn)
-
 import pytest
+
+import hamkit  # noqa: F401  (applies the e3nn import fix before any test imports e3nn)
 
 REPO = Path(__file__).resolve().parents[1]
 

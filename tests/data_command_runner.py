@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from hamkit import plugin_host
+
 from hamkit.cli import data_cmd
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.main import build_parser

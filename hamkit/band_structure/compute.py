@@ -22,8 +22,15 @@ from hamkit.engine.band_plots import plotted_half_range
 from hamkit.engine.inference import predict_real_space
 from hamkit.errors import HamkitError
 from hamkit.physics.bands import (
-    DEFAULT_OVERLAP_THRESHOLD, LATTICE_TOLERANCE, BandErrors, BandPath, band_errors_near_fermi, band_path,
-    fermi_level_from_electrons, mesh_for, solve_bands,
+    DEFAULT_OVERLAP_THRESHOLD,
+    LATTICE_TOLERANCE,
+    BandErrors,
+    BandPath,
+    band_errors_near_fermi,
+    band_path,
+    fermi_level_from_electrons,
+    mesh_for,
+    solve_bands,
 )
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from hamkit.data.structure import Structure
 from hamkit.bench.timing import clock
+from hamkit.data.structure import Structure
 
 
 def scf_seconds(structure: Structure, basis: Any, xc: str = "b3lyp", conv_tol: float = 1e-9) -> dict[str, Any]:

@@ -97,7 +97,8 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
     return {
         "machine": machine_info(),
         "settings": {"recipes": list(settings.recipes), "dtypes": list(settings.dtypes),
-                     "sizes": None if settings.sizes is None else [int(s) for s in settings.sizes], "repeats": settings.repeats, "warmup": settings.warmup,
+                     "sizes": None if settings.sizes is None else [int(s) for s in settings.sizes],
+                     "repeats": settings.repeats, "warmup": settings.warmup,
                      "scf": settings.scf, "xc": settings.xc, "overrides": list(settings.overrides)},
         "note": THREADS_NOTE,
         "rows": rows,

@@ -73,7 +73,8 @@ def synthetic_molecule(rng: np.random.Generator, size_range: tuple[int, int] = S
 
     Returns:
         A neutral closed-shell molecule (even electron count); numbers (n,) from
-        :data:`ELEMENTS` (a heavy atom first), positions (n, 3) in Angstrom, every pair at least :data:`MIN_SEPARATION` apart.
+        :data:`ELEMENTS` (a heavy atom first), positions (n, 3) in Angstrom, every pair at
+        least :data:`MIN_SEPARATION` apart.
     """
     n_atoms = int(rng.integers(size_range[0], size_range[1] + 1))
     numbers = np.concatenate([[rng.choice(ELEMENTS[1:])], rng.choice(ELEMENTS, size=n_atoms - 1)])

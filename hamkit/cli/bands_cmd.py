@@ -28,7 +28,13 @@ from hamkit.band_structure.report import band_data, summary
 from hamkit.band_structure.targets import BandTarget, split_record_target, structure_file_target
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.model_options import (
-    add_model_argument, add_pyscf_cell_options, describe_model, json_safe, load_model, print_json, pyscf_cell_settings,
+    add_model_argument,
+    add_pyscf_cell_options,
+    describe_model,
+    json_safe,
+    load_model,
+    print_json,
+    pyscf_cell_settings,
 )
 from hamkit.cli.output_options import add_overwrite_option, check_output
 from hamkit.engine.band_plots import plot_bands, plotted_half_range

@@ -90,7 +90,8 @@ def _run(args: argparse.Namespace) -> int:
     console.print(f"machine: {describe(results['machine'])}", markup=False, highlight=False)
     console.print(results_table(results))
     console.print(f"times: medians after {settings.warmup} warm-up call(s), one structure per batch; "
-                  "train step = forward + backward + optimizer step; inference = forward under no_grad; peak memory = CUDA peak on GPU, "
+                  "train step = forward + backward + optimizer step; inference = forward under no_grad; "
+                  "peak memory = CUDA peak on GPU, "
                   "else the peak-RSS growth of the fresh process", markup=False, highlight=False)
     if any(row["scf_s"] is not None for row in results["rows"]):
         console.print(f"SCF: PySCF RKS {args.xc} in the model's basis from minao, conv_tol 1e-9; "

@@ -20,6 +20,7 @@ from hamkit.errors import HamkitError
 from hamkit.labelling.inputs import DEFAULT_PRESET_COUNT, label_inputs
 from hamkit.labelling.options import LabelOptions, molecular_settings, periodic_settings
 
+
 # --------------------------------------------------------------------- parser
 def _configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -10,7 +10,13 @@ from rich.console import Console
 
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.model_options import (
-    MANY_STRUCTURES, add_model_argument, count_label, describe_model, load_model, print_json, stderr_tracker,
+    MANY_STRUCTURES,
+    add_model_argument,
+    count_label,
+    describe_model,
+    load_model,
+    print_json,
+    stderr_tracker,
 )
 from hamkit.cli.train_cmd import metrics_table
 from hamkit.components import BuildContext, Dataset

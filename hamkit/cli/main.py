@@ -14,8 +14,18 @@ from collections.abc import Sequence
 from rich.console import Console
 
 import hamkit
+
 from hamkit.cli import (
-    ablate_cmd, bands_cmd, bench_cmd, data_cmd, eval_cmd, plugins_cmd, predict_cmd, recipe_cmd, scf_cmd, train_cmd,
+    ablate_cmd,
+    bands_cmd,
+    bench_cmd,
+    data_cmd,
+    eval_cmd,
+    plugins_cmd,
+    predict_cmd,
+    recipe_cmd,
+    scf_cmd,
+    train_cmd,
 )
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.errors import HamkitError

@@ -8,11 +8,17 @@ from pathlib import Path
 from rich.console import Console
 
 from hamkit.cli.commands import CommandRegistrar
-from hamkit.cli.output_options import add_overwrite_option, check_output
 from hamkit.cli.model_options import (
-    MANY_STRUCTURES, add_model_argument, add_pyscf_cell_options, count_label, describe_model, load_model,
-    pyscf_cell_settings, stderr_tracker,
+    MANY_STRUCTURES,
+    add_model_argument,
+    add_pyscf_cell_options,
+    count_label,
+    describe_model,
+    load_model,
+    pyscf_cell_settings,
+    stderr_tracker,
 )
+from hamkit.cli.output_options import add_overwrite_option, check_output
 from hamkit.data.structure_files import read_structure_files
 from hamkit.engine.inference import Prediction, predict_structures
 from hamkit.engine.prediction_files import OUTPUT_ORDERS, output_format, write_predictions

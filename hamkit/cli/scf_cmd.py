@@ -15,11 +15,17 @@ from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
 from hamkit.cli.model_options import (
-    MANY_STRUCTURES, add_model_argument, describe_model, load_model, positive_float, positive_int, print_json,
+    MANY_STRUCTURES,
+    add_model_argument,
+    describe_model,
+    load_model,
+    positive_float,
+    positive_int,
+    print_json,
     stderr_tracker,
 )
-from hamkit.data.structure_files import NamedStructure, read_structure_files
 from hamkit.data.geometry_checks import check_overlap
+from hamkit.data.structure_files import NamedStructure, read_structure_files
 from hamkit.engine.inference import predict_matrices, size_warnings
 from hamkit.engine.prepare import report_warnings
 from hamkit.engine.pyscf_bridge import model_molecule, same_basis_name

@@ -76,7 +76,7 @@ class Featurizer(nn.Module, Component):
         Featurizers made of blocks can implement ``forward`` as ``return self.run_blocks(graph)``.
         """
         state = None
-        for state in self.forward_blocks(graph):
+        for state in self.forward_blocks(graph):  # noqa: B007 - only the last state is kept
             pass
         if state is None:
             raise RuntimeError(f"featurizer '{self.name}' yielded no block state")

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import hamkit
+
 from hamkit.data.dataset_files import open_dataset
 from hamkit.errors import HamkitError
 from hamkit.safe_output import atomic_file, refuse_existing

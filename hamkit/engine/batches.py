@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch_geometric.data import Batch, Data
 
+
 def collate(graphs: Sequence[Data], dtype: torch.dtype, device: torch.device) -> Batch:
     """Batch graphs; floating tensors take the model's dtype; all move to its device.
 

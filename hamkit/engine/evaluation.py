@@ -24,7 +24,10 @@ from hamkit.physics.blocks import PackedBlockLayout, pack_blocks, unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
 from hamkit.physics.metrics import METRIC_KEYS, structure_metrics, summarize_metrics
 from hamkit.physics.periodic_metrics import (
-    PERIODIC_OVERLAP_THRESHOLD, band_errors_on_mesh, block_errors, default_mesh,
+    PERIODIC_OVERLAP_THRESHOLD,
+    band_errors_on_mesh,
+    block_errors,
+    default_mesh,
 )
 
 

@@ -20,7 +20,6 @@ from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.geometry_checks import check_overlap, check_structure
 from hamkit.data.graph import graph_layout
-from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import Structure
 from hamkit.data.structure_files import NamedStructure
 from hamkit.engine.batches import collate
@@ -29,6 +28,7 @@ from hamkit.engine.prepare import report_warnings
 from hamkit.engine.pyscf_bridge import canonical_overlap, model_molecule, same_basis_name
 from hamkit.engine.restore import TrainedModel
 from hamkit.errors import HamkitError
+from hamkit.labelling.pbc_overlap import real_space_overlap
 from hamkit.physics.bloch import bloch_matrices
 from hamkit.physics.blocks import PackedBlockLayout, unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
@@ -132,7 +132,9 @@ def predict_matrices(
     return [unpack_blocks(values, layout) for values, layout in zip(packed, layouts)]
 
 
-def predict_real_space(trained: TrainedModel, structure: Structure, where: str = "structure") -> tuple[np.ndarray, np.ndarray]:
+def predict_real_space(
+    trained: TrainedModel, structure: Structure, where: str = "structure"
+) -> tuple[np.ndarray, np.ndarray]:
     """The model's real-space Hamiltonian H(R) of one periodic structure.
 
     Args:

@@ -9,7 +9,6 @@ import torch
 
 from hamkit.recipe.schema import TrainSection
 
-
 FUSED_DEVICES = ("cpu", "cuda")
 """Devices where torch's fused (single-kernel) Adam/AdamW runs: measured on CPU at 12.8 M
 float32 parameters, one thread, 21 ms per step against 116 ms for the default (foreach)."""

@@ -18,18 +18,17 @@ import numpy as np
 import torch
 import yaml
 
-import hamkit
 from hamkit.engine import callbacks as cb
 from hamkit.engine.checkpoint import load_checkpoint
-from hamkit.engine.run_layout import RECIPE_FILE, ModelInfo, RunLayout
-from hamkit.engine.run_lock import RunLock
-from hamkit.engine.threads import apply_threads, choose_threads
 from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.evaluation import evaluate_split
 from hamkit.engine.loaders import chunk_loader
 from hamkit.engine.objective import Objective
 from hamkit.engine.plots import plot_learning_curves, plot_orbital_energies
 from hamkit.engine.prepare import RecordGraphs, build_context, prepare_data, report_warnings, split_graphs
+from hamkit.engine.run_layout import RECIPE_FILE, ModelInfo, RunLayout
+from hamkit.engine.run_lock import RunLock
+from hamkit.engine.threads import apply_threads, choose_threads
 from hamkit.engine.trainer import LoopState, Trainer
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
@@ -241,8 +240,8 @@ def _run_training(recipe: ResolvedRecipe, run_dir: Path, resume: bool, distribut
     n_parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if distributed.is_main:
         _write_json(layout.test_metrics, {
-            "weights": "best" if best.exists() else "last", "step": loop.step, "skipped_steps": loop.skipped, "best_val_h_mae": loop.best_value,
-            "n_parameters": n_parameters, "test": test.metrics})
+            "weights": "best" if best.exists() else "last", "step": loop.step, "skipped_steps": loop.skipped,
+            "best_val_h_mae": loop.best_value, "n_parameters": n_parameters, "test": test.metrics})
         plot_learning_curves(run_dir)
         if test.predicted_levels:
             plot_orbital_energies(run_dir, test.predicted_levels, test.reference_levels)

@@ -30,10 +30,10 @@ from typing import Any
 from rich.console import Console
 
 from hamkit.data.basis import OrbitalBasis
+from hamkit.errors import HamkitError
 from hamkit.labelling.dask_cluster_config import DaskTarget
 from hamkit.labelling.generate import Outcome, OutcomeSource, Settings, label_job
 from hamkit.labelling.jobs import Job
-from hamkit.errors import HamkitError
 
 MIN_IN_FLIGHT = 32
 """Tasks kept submitted at least, whatever the number of worker threads."""

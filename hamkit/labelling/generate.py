@@ -39,15 +39,16 @@ from typing import Any
 from rich.console import Console
 
 import hamkit
+
 from hamkit.data.basis import OrbitalBasis
-from hamkit.labelling.jobs import Job
-from hamkit.labelling.pbc_labels import PeriodicLabelSettings, compute_periodic_labels
-from hamkit.labelling.pyscf_labels import LabelSettings, compute_labels
-from hamkit.labelling.sources import embed_smiles
 from hamkit.data.store import StoreHeader, StoreReader, StoreWriter
 from hamkit.data.store.header import LABEL_FIELDS, label_differences
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
+from hamkit.labelling.jobs import Job
+from hamkit.labelling.pbc_labels import PeriodicLabelSettings, compute_periodic_labels
+from hamkit.labelling.pyscf_labels import LabelSettings, compute_labels
+from hamkit.labelling.sources import embed_smiles
 
 Settings = LabelSettings | PeriodicLabelSettings
 
@@ -203,8 +204,14 @@ def _check_resume(out: Path, jobs: Sequence[Job], label_provenance: dict[str, An
 
 
 def _progress(console: Console, enabled: bool):  # noqa: ANN202 - rich Progress
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),

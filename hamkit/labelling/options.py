@@ -63,7 +63,7 @@ def parse_kmesh(text: str) -> tuple[int, int, int]:
         mesh = ()
     if len(mesh) != 3 or min(mesh) < 1:
         raise HamkitError(f"--kmesh {text!r}: expected three positive integers such as 6,6,1")
-    return mesh  # type: ignore[return-value]
+    return mesh
 
 
 def molecular_settings(options: LabelOptions) -> tuple[LabelSettings, LabelOptions]:

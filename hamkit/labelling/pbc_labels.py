@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.structure import Structure
+from hamkit.errors import HamkitError
 from hamkit.labelling.lattice_fourier import orbital_atoms, real_space_matrices
 from hamkit.labelling.pbc_cell import absolute_kpoints, build_cell, check_basis, rebuild_quietly
 from hamkit.labelling.pyscf_labels import LabelSettings
-from hamkit.data.structure import Structure
-from hamkit.errors import HamkitError
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 from hamkit.physics.orbital_order import matrix_to_canonical
 

@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
-from hamkit.labelling.pbc_cell import build_cell, check_basis
 from hamkit.data.structure import Structure
+from hamkit.labelling.pbc_cell import build_cell, check_basis
 from hamkit.physics.orbital_order import matrix_to_canonical
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hamkit.labelling.jobs import Job, geometry_job
 from hamkit.data.structure import Structure
+from hamkit.labelling.jobs import Job, geometry_job
 
 VACUUM_ANGSTROM = 15.0
 DISPLACEMENT_SIGMA = 0.05

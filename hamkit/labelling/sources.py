@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from hamkit.data.geometry_checks import check_geometry
-from hamkit.labelling.jobs import Job, geometry_id, geometry_job
-from hamkit.labelling.periodic_sources import periodic_preset_jobs
 from hamkit.data.structure import Structure
 from hamkit.errors import HamkitError
+from hamkit.labelling.jobs import Job, geometry_id, geometry_job
+from hamkit.labelling.periodic_sources import periodic_preset_jobs
 
 WATER_BOND_ANGSTROM = 0.9572
 WATER_ANGLE_DEGREES = 104.52

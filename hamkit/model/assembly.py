@@ -22,9 +22,9 @@ from torch import nn
 from hamkit.components import BuildContext, Featurizer, Head, Inducer, InvariantEncoder
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.trace_labels import max_subblocks
+from hamkit.errors import HamkitError
 from hamkit.model.baseline import OnsiteBaseline
 from hamkit.model.contracts import check_encoder, check_featurizer, check_head, check_inducer
-from hamkit.errors import HamkitError
 from hamkit.recipe import ResolvedComponent, ResolvedRecipe
 from hamkit.recipe.validate import origin_of
 

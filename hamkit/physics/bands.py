@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
 from hamkit.errors import HamkitError
 from hamkit.physics.eigen import solve_generalized_eigen
 

@@ -7,7 +7,13 @@ from typing import Any
 
 from hamkit.recipe.errors import OVERRIDE_PREFIX, Origin, RecipeError, RecipeIssue
 from hamkit.recipe.yaml_source import (
-    MAX_DEPTH, LineMap, PathKey, dotted, parse_yaml, read_yaml, too_deep_message,
+    MAX_DEPTH,
+    LineMap,
+    PathKey,
+    dotted,
+    parse_yaml,
+    read_yaml,
+    too_deep_message,
 )
 
 EXTENDS_KEY = "extends"
@@ -151,7 +157,8 @@ def apply_override(data: dict, lines: LineMap, assignment: str) -> None:
             raise _issue(origin, path, f"cannot set '{part}' inside a {type(container).__name__}")
         if isinstance(container, dict) and key not in container:
             container[key] = {}
-            lines[(*path, key)] = origin
+            created = (*path, key)
+            lines[created] = origin
         container = container[key]
         path = (*path, key)
     if not isinstance(container, (dict, list)):

@@ -176,7 +176,8 @@ def assert_features_equivariant(
         ):
             _require_float64(tensor, what)
             if tensor.shape[-1] != o3.Irreps(irreps).dim:
-                raise ValueError(f"{what} have {tensor.shape[-1]} components but irreps '{irreps}' have {o3.Irreps(irreps).dim}")
+                raise ValueError(f"{what} have {tensor.shape[-1]} components but irreps '{irreps}' "
+                                 f"have {o3.Irreps(irreps).dim}")
         scales = (
             max(float(reference.node.abs().max()) if reference.node.numel() else 0.0, 1e-300),
             max(float(reference.pair.abs().max()) if reference.pair.numel() else 0.0, 1e-300),
@@ -242,7 +243,8 @@ def _compare_matrices(
     where = describe_orbital_pair(numbers, basis, row, col)
     if translation:
         where += f" of translation number {int(translation[0])}"
-    report.record(check, float(diff[(*translation, row, col)]) / scale, where)
+    index = (*translation, row, col)
+    report.record(check, float(diff[index]) / scale, where)
 
 
 def assert_hamiltonian_equivariant(

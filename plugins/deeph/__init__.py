@@ -8,8 +8,8 @@ Recipe example::
 
 Folders with only R = (0, 0, 0) blocks become molecule records; folders with hoppings to
 other cells become periodic records with H(R) and S(R) (canonical order, Hartree; see
-:mod:`hamkit_plugins.deeph.dataset`). :func:`write_deeph_folder` writes either back, and ``hamkit deeph-predict`` writes a trained
-model's predictions in that layout.
+:mod:`hamkit_plugins.deeph.dataset`). :func:`write_deeph_folder` writes either back, and
+``hamkit deeph-predict`` writes a trained model's predictions in that layout.
 """
 
 from hamkit.hookspecs import hookimpl

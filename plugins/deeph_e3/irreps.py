@@ -18,7 +18,6 @@ import torch
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
 from e3nn import o3
 
-
 IrrepsFeatures = list[torch.Tensor]
 """Per-entry features, channel last: entry ``k`` has shape (n, 2 l_k + 1, mul_k)."""
 

@@ -14,8 +14,8 @@ from e3nn import o3
 from hamkit.components import BuildContext, ComponentConfig, Head
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
-from hamkit.errors import HamkitError
 from hamkit.data.graph import onsite_blocks
+from hamkit.errors import HamkitError
 from hamkit.nn import MAX_ATOMIC_NUMBER, species_indices, species_table
 from hamkit_plugins.heads.expansion import Irrep, PairExpansion, pair_expansion
 from hamkit_plugins.heads.indexing import locate_pairs, packed_offsets

@@ -63,6 +63,7 @@ from hamkit_plugins.mace.layers import (
 from hamkit_plugins.mace.loading import _building, import_mace_modules
 from hamkit_plugins.mace.state import MACEGeometry, MACEState
 
+
 class MACEFeaturizer(Featurizer):
     """MACE (mace-torch) node features with self and pair output layers for Hamiltonian heads.
 
@@ -417,7 +418,7 @@ class MACEFeaturizer(Featurizer):
             under ``pos -> R pos`` (P: the (y, z, x) permutation).
         """
         state = None
-        for state in self.forward_blocks(graph):
+        for state in self.forward_blocks(graph):  # noqa: B007 - only the last state is kept
             pass
         assert state is not None
         return self.features(state)

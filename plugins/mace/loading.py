@@ -14,6 +14,7 @@ import torch
 
 from hamkit.errors import HamkitError
 
+
 @contextmanager
 def _building(dtype: torch.dtype) -> Iterator[None]:
     """Default dtype ``dtype`` and no TorchScript chatter while e3nn/MACE modules are built."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+
 @dataclass(frozen=True)
 class MACEGeometry:
     """Per-forward inputs shared by every layer.

@@ -34,8 +34,8 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
-from hamkit.components.featurizer import InductionPoint
 from hamkit.components.features import EquivariantFeatures
+from hamkit.components.featurizer import InductionPoint
 from hamkit.nn import MAX_ATOMIC_NUMBER, RadialEmbedding, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
 from hamkit.recipe.bounds import Degree, LayerCount, Width

@@ -12,6 +12,7 @@ contiguous slice of ``mul * (2l + 1)`` feature components, ordered as
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import torch
 
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
@@ -19,6 +20,7 @@ from e3nn import o3
 
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
+
 
 @dataclass(frozen=True)
 class IrrepGroup:

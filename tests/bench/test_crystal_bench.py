@@ -42,4 +42,5 @@ def test_synthetic_periodic_labels_are_hermitian_paired():
     record = synthetic_record(honeycomb(1), BASIS, 0, 4.0)
     lookup = record.translation_lookup()
     for r, translation in enumerate(record.translations.tolist()):
-        np.testing.assert_array_equal(record.hamiltonian[lookup[tuple(-v for v in translation)]], record.hamiltonian[r].T)
+        opposite = lookup[tuple(-v for v in translation)]
+        np.testing.assert_array_equal(record.hamiltonian[opposite], record.hamiltonian[r].T)

@@ -126,7 +126,8 @@ def test_the_records_fermi_level_is_used(fake_run, tmp_path, monkeypatch, capsys
     code, stdout, stderr = _run([str(run_dir), "--out", str(tmp_path / "o"), "--json"], capsys)
     assert code == 0, stderr
     report = json.loads(stdout)
-    assert report["fermi_level_ev"] == pytest.approx(-1.0) and report["fermi_level_source"] == "the record's fermi_level"
+    assert report["fermi_level_ev"] == pytest.approx(-1.0)
+    assert report["fermi_level_source"] == "the record's fermi_level"
     assert report["errors"]["window"]["mae_mev"] == pytest.approx(SHIFT_EV * 1000, abs=1e-7)
 
 
@@ -225,7 +226,8 @@ def test_structure_file_uses_pyscf_overlap_and_provenance(structure_file_run, tm
     assert report["fermi_level_ev"] == pytest.approx(fermi * EV_PER_HARTREE, abs=1e-9)
 
 
-@pytest.mark.parametrize(("provenance", "option"), [({"pseudo": "gth-pbe"}, "--basis"), ({"basis": "gth-szv"}, "--pseudo")])
+@pytest.mark.parametrize(("provenance", "option"),
+                         [({"pseudo": "gth-pbe"}, "--basis"), ({"basis": "gth-szv"}, "--pseudo")])
 def test_structure_file_without_provenance_names_the_option(structure_file_run, tmp_path, capsys, provenance,
                                                             option) -> None:
     run_dir, path = structure_file_run

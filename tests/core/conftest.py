@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hamkit import plugin_host
+
 from hamkit.plugin_host import load_plugins
+
 from tests.core.toy_plugins import ToyPlugin
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hamkit.cli.main import main
 from hamkit.components import KINDS
 from hamkit.plugin_host import load_plugins
+
 from tests.core.test_recipes import GOOD
 from tests.core.toy_plugins import CommandPlugin, RaisingPlugin, ToyPlugin
 

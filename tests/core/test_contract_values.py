@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import hamkit
+
 from hamkit.components import Dataset
 from hamkit.errors import HamkitError
 

@@ -82,8 +82,9 @@ def test_builds_and_runs_equivariantly(plugin_site, monkeypatch):
     """Run in-process from the private site: features rotate with e3nn's D."""
     monkeypatch.syspath_prepend(str(plugin_site))
     import torch
-    from e3nn import o3
     from torch_geometric.data import Data
+
+    from e3nn import o3
 
     from hamkit.components import BuildContext
     from hamkit.plugin_host import load_plugins

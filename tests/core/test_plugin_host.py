@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hamkit.components import KINDS
 from hamkit.plugin_host import load_plugins
+
 from tests.core.toy_plugins import MisspeltHookPlugin, NotAComponentPlugin, RaisingPlugin, ToyPlugin
 
 FIRST_PARTY = {"losses", "inducers"}

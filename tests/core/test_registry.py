@@ -14,6 +14,7 @@ from hamkit.registry import (
     Registry,
     UnknownComponentError,
 )
+
 from tests.core.toy_plugins import ClashingPlugin, ToyBackbone, ToyHead, ToyPlugin
 
 

@@ -13,7 +13,8 @@ from hamkit.safe_loading import UnsafeCheckpointError, load_weights_only
 
 
 def test_e3nn_imports_after_hamkit_in_a_fresh_process():
-    code = "import hamkit, e3nn.o3, os; print(e3nn.o3.Irreps('1x1o').dim, os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'))"
+    code = ("import hamkit, e3nn.o3, os; "
+            "print(e3nn.o3.Irreps('1x1o').dim, os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["3", "None"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import hamkit_plugins.datasets
+
 from tests.data_command_runner import data_command_runner
 
 

@@ -18,6 +18,7 @@ from hamkit.data.pyscf_labels import LabelSettings
 from hamkit.data.sources import preset_jobs
 from hamkit.data.store import StoreReader
 from hamkit.errors import HamkitError
+
 from tests.reliability.conftest import run_cli
 
 distributed = pytest.importorskip("distributed")

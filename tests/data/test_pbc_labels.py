@@ -92,7 +92,8 @@ def test_wrong_fourier_sign_fails_the_band_check(graphene, monkeypatch):
 def test_no_minimum_image_fails_the_band_check(graphene, monkeypatch):
     structure, basis, labels = graphene
     monkeypatch.setattr(lattice_fourier, "minimum_images", lambda cell, positions, kmesh, bvk_class, pbc: {
-        (i, j): [(tuple(int(v) for v in bvk_class), 1.0)] for i in range(len(positions)) for j in range(len(positions))})
+        (i, j): [(tuple(int(v) for v in bvk_class), 1.0)]
+        for i in range(len(positions)) for j in range(len(positions))})
     translations, matrices = recompute(structure, basis, labels)
     assert check_with(labels, translations, matrices, OFF_MESH).occupied_mev > 100 * OCCUPIED_TOLERANCE_MEV
 

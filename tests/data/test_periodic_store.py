@@ -13,6 +13,7 @@ from hamkit.data.store import FORMAT_VERSION, StoreFormatError, StoreHeader, Sto
 from hamkit.data.store.layout import STRUCTURES
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
+
 from tests.data.helpers import header, random_record
 
 SZV = OrbitalBasis.from_shells({5: [0, 1], 7: [0, 1]}, "gth-szv")

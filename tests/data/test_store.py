@@ -15,6 +15,7 @@ import pytest
 from hamkit.data.store import FORMAT_NAME, StoreFormatError, StoreReader, StoreWriter
 from hamkit.data.store.layout import STRUCTURES
 from hamkit.errors import HamkitError
+
 from tests.data.helpers import WATER_BASIS, header, random_record
 
 

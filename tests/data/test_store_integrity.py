@@ -9,7 +9,6 @@ a bad superblock) say the file is damaged or truncated, and only a real lock bla
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import shutil
@@ -30,6 +29,7 @@ from hamkit.data.store import StoreHeader, StoreReader, StoreWriter
 from hamkit.data.store.layout import STRUCTURES
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
+
 from tests.data.helpers import WATER_BASIS, header
 from tests.data.test_periodic_store import CELL, TRANSLATIONS, paired_matrices
 
@@ -196,7 +196,7 @@ MOLECULE_CASES = {
     "Z_not_in_basis": (_numbers(6, 1, 1), "basis 'def2-svp' does not cover"),
     "Z_not_integer": (_numbers(8.0, 1.5, 1.0), "are not integers"),
     "numbers_2d": (lambda g: replace(g, "numbers", np.array([[8, 1, 1]])), "expected (n_atoms,)"),
-    "positions_flat": (lambda g: replace(g, "positions", np.zeros(9)), 
+    "positions_flat": (lambda g: replace(g, "positions", np.zeros(9)),
                        "positions have shape (9,), expected (3, 3)"),
     "positions_n_by_2": (lambda g: replace(g, "positions", np.zeros((3, 2))), "expected (3, 3)"),
     "positions_text": (lambda g: replace(g, "positions", np.array([b"x", b"y", b"z"])), "expected numbers"),

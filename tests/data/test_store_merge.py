@@ -13,6 +13,7 @@ from hamkit.data.store import StoreReader, StoreWriter
 from hamkit.data.store.layout import STRUCTURES
 from hamkit.data.store.merge import merge_stores
 from hamkit.errors import HamkitError
+
 from tests.data.helpers import header, random_record
 from tests.reliability.conftest import run_cli
 

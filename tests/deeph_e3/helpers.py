@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 
 import hamkit  # noqa: F401  (applies the e3nn import fix before e3nn is imported)
+
 from hamkit.components import BuildContext
 from hamkit.data.basis import OrbitalBasis
 from hamkit_plugins.deeph_e3 import DeepHE3Featurizer

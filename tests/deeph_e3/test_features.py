@@ -48,7 +48,7 @@ def test_unnatural_parity_channels_are_filled(svp, ch2oh_graph):
     out = featurizer(ch2oh_graph)
     for features, irreps in ((out.node, out.node_irreps), (out.pair, out.pair_irreps)):
         parsed = o3.Irreps(irreps)
-        for (mul, ir), sl in zip(parsed, parsed.slices()):
+        for (_mul, ir), sl in zip(parsed, parsed.slices()):
             if str(ir) in ("1e", "2o", "3e"):
                 assert features[:, sl].abs().max() > 1e-3, f"{ir} is empty"
 

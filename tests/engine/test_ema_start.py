@@ -8,6 +8,7 @@ from hamkit.engine.checkpoint import load_checkpoint
 from hamkit.engine.restore import load_trained_model
 from hamkit.engine.run import run_training
 from hamkit.recipe import load_recipe
+
 from tests.engine.test_train_end_to_end import TINY
 
 SETTINGS = [*TINY, "train.steps=4", "train.ema_decay=0.5", "train.device=cpu"]

@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from hamkit.bench.molecules import water_cluster
 from hamkit.cli.main import main
 from hamkit.data.geometry_checks import (
-    MIN_DISTANCE, SINGULAR_OVERLAP, check_geometry, check_overlap, check_structure,
+    MIN_DISTANCE,
+    SINGULAR_OVERLAP,
+    check_geometry,
+    check_overlap,
+    check_structure,
 )
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.data.structure_files import NamedStructure, read_structure_files
@@ -24,6 +28,7 @@ from hamkit.engine.restore import load_trained_model
 from hamkit.errors import HamkitError
 from hamkit.physics.eigen import DEFAULT_OVERLAP_THRESHOLD
 from hamkit.recipe import load_recipe
+
 from tests.engine.test_train_end_to_end import TINY
 from tests.workflows.helpers import write_xyz
 

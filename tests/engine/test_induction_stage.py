@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from e3nn import o3
 
 from hamkit.components import BuildContext, Declared

@@ -12,10 +12,11 @@ import time
 import pytest
 import torch
 
+from hamkit.engine.checkpoint import load_checkpoint
 from hamkit.engine.run import run_training
 from hamkit.recipe import load_recipe
 from hamkit.safe_loading import UnsafeCheckpointError
-from hamkit.engine.checkpoint import load_checkpoint
+
 from tests.engine.test_train_end_to_end import TINY
 
 STEPS = 24

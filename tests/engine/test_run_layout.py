@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import hamkit
+
 from hamkit.data.basis import OrbitalBasis
 from hamkit.engine.run_layout import ModelInfo, RunLayout
 from hamkit.errors import HamkitError

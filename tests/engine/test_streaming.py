@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from hamkit.bench.synthetic_store import (
-    MIN_SEPARATION, synthetic_header, synthetic_record, write_synthetic_store,
+    MIN_SEPARATION,
+    synthetic_header,
+    synthetic_record,
+    write_synthetic_store,
 )
 from hamkit.cli.main import main
 from hamkit.data.basis import OrbitalBasis
@@ -21,6 +24,7 @@ from hamkit.engine.loaders import BatchPlan, chunk_loader
 from hamkit.engine.prepare import LazyGraphs, RecordGraphs, statistics_sample
 from hamkit.errors import HamkitError
 from hamkit.recipe import load_recipe
+
 from tests.engine.test_train_end_to_end import TINY
 
 N_STRUCTURES = 200

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from hamkit.cli.main import main
+from hamkit.engine.prepare import build_context, open_dataset
 from hamkit.errors import HamkitError
 from hamkit.model import build_model
-from hamkit.engine.prepare import build_context, open_dataset
 from hamkit.physics.metrics import METRIC_KEYS
 from hamkit.recipe import load_recipe
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import hamkit  # noqa: F401 - before anything that may import e3nn
+
 from hamkit.data.basis import OrbitalBasis
 from hamkit.physics.orbital_order import matrix_to_canonical
 

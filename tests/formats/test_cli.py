@@ -12,6 +12,7 @@ import hamkit_plugins.md17
 import hamkit_plugins.qh9
 from hamkit.cli import data_cmd
 from hamkit.data.store import StoreReader
+
 from tests.data_command_runner import data_command_runner
 from tests.formats.test_deeph import write_published_folder
 from tests.formats.test_md17 import write_md17

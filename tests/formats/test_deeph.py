@@ -12,14 +12,16 @@ import h5py
 import numpy as np
 import pytest
 
-import hamkit_plugins.deeph
 from hamkit import plugin_host
+
+import hamkit_plugins.deeph
 from hamkit.components import BuildContext
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
 from hamkit.physics.orbital_order import matrix_from_canonical, matrix_to_canonical
 from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.deeph import HARTREE_EV, DeepHConfig, DeepHDataset, write_deeph_folder
+
 from tests.formats.helpers import assert_matches_reference
 
 
@@ -80,7 +82,7 @@ class TestDeepHDatasetContract(DatasetContract):
 
 
 def test_writer_reader_round_trip(tmp_path, references, basis):
-    for index, reference in enumerate(references):
+    for reference in references:
         record = HamiltonianRecord(Structure(reference.numbers, reference.positions), reference.hamiltonian,
                                    reference.canonical_overlap, key=reference.name)
         write_deeph_folder(record, tmp_path / "out" / reference.name, basis)

@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import hamkit_plugins.md17
 from hamkit import plugin_host
+
+import hamkit_plugins.md17
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
 from hamkit.physics.orbital_order import matrix_from_canonical, matrix_to_canonical
 from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.md17 import Md17Config, Md17Dataset
+
 from tests.formats.helpers import assert_matches_reference
 
 

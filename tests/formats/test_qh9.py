@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import hamkit_plugins.qh9
 from hamkit import plugin_host
+
+import hamkit_plugins.qh9
 from hamkit.components import BuildContext
 from hamkit.errors import HamkitError
 from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.qh9 import Qh9Config, Qh9Dataset
 from hamkit_plugins.qh9 import overlap_cache as cache_module
+
 from tests.formats.helpers import assert_matches_reference
 
 BOHR = 0.52917721092

@@ -11,6 +11,7 @@ import pytest
 from hamkit_plugins.deeph import DeepHConfig, DeepHDataset
 from hamkit_plugins.md17 import Md17Config, Md17Dataset
 from hamkit_plugins.qh9 import Qh9Config, Qh9Dataset
+
 from tests.formats.test_deeph import write_published_folder
 from tests.formats.test_md17 import write_md17
 from tests.formats.test_qh9 import qh9_rows, write_lmdb, write_sqlite

@@ -10,14 +10,14 @@ import torch
 
 from hamkit.components import BuildContext, ComponentConfig, Declared, Featurizer
 from hamkit.components.features import EquivariantFeatures
+from hamkit.physics.blocks import pack_blocks
 from hamkit.testing import (
     ReferenceFeaturizer,
     assert_features_equivariant,
     assert_hamiltonian_equivariant,
     assert_hamiltonian_symmetric,
+    packed_to_matrix,
 )
-from hamkit.physics.blocks import pack_blocks
-from hamkit.testing import packed_to_matrix
 from hamkit.testing.graphs import block_layout
 from hamkit.testing.reference import ReferenceFeaturesConfig
 from hamkit_plugins.heads import CGExpansionHead

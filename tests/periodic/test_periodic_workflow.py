@@ -19,9 +19,9 @@ from hamkit.data.graph import graph_layout, structure_graph
 from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import HamiltonianRecord
 
+from .conftest import honeycomb
 from tests.cli.helpers import write_extxyz
 from tests.periodic.tiny_runs import tiny_deeph_e3_overrides
-from .conftest import honeycomb
 
 SZV = OrbitalBasis.from_shells({5: [0, 1], 7: [0, 1]}, name="gth-szv")
 ONSITE = {5: -0.2, 7: -0.5}
@@ -69,11 +69,11 @@ def test_eval_scores_blocks_and_bands(bn_run, capsys):
 
 
 def test_predict_and_deeph_predict_agree_and_read_back(bn_run, tmp_path, capsys):
+    from hamkit.components import BuildContext
+    from hamkit.data.structure_files import read_structure_files
     from hamkit.engine.inference import predict_real_space
     from hamkit.engine.restore import load_trained_model
     from hamkit_plugins.deeph.dataset import DeepHConfig, DeepHDataset
-    from hamkit.components import BuildContext
-    from hamkit.data.structure_files import read_structure_files
 
     structure = honeycomb(11, displacement=0.05)
     xyz = write_extxyz(structure, tmp_path / "bn.extxyz")

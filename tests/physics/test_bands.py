@@ -9,7 +9,11 @@ import scipy.linalg
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.errors import HamkitError
 from hamkit.physics.bands import (
-    EV_PER_HARTREE, band_errors_near_fermi, band_path, fermi_level_from_electrons, solve_bands,
+    EV_PER_HARTREE,
+    band_errors_near_fermi,
+    band_path,
+    fermi_level_from_electrons,
+    solve_bands,
 )
 from hamkit.physics.bloch import bloch_matrices, monkhorst_pack
 from hamkit.testing.tight_binding import GRAPHENE_A, graphene, graphene_bands, nearest_neighbour_record

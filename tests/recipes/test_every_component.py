@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from e3nn import o3
 
 from hamkit.components import BuildContext, Declared

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hamkit.cli.main import main
+
 from tests.engine.test_train_end_to_end import TINY
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hamkit.data.store import StoreHeader, StoreWriter
 from hamkit_plugins.datasets.hamkit_store import open_dataset
+
 from tests.reliability.conftest import run_cli, snapshot
 
 FILES = {

@@ -15,6 +15,7 @@ from hamkit.engine import checkpoint as checkpoint_module
 from hamkit.engine.callbacks import drop_rows_after
 from hamkit.engine.checkpoint import CheckpointError, load_checkpoint, save_atomically
 from hamkit.safe_output import DiskFullError
+
 from tests.reliability.conftest import run_cli, snapshot, tiny_train_argv
 
 LAST = Path("checkpoints") / "last.pt"

@@ -11,6 +11,7 @@ import pytest
 from hamkit.data.store import writer as store_writer
 from hamkit.engine import prediction_files
 from hamkit.safe_output import DiskFullError, atomic_entries, atomic_file, atomic_folder, refuse_existing
+
 from tests.reliability.conftest import run_cli, snapshot
 
 WATER = "3\n\nO 0 0 0.1173\nH 0 0.7572 -0.4692\nH 0 -0.7572 -0.4692\n"

@@ -6,6 +6,7 @@ import json
 import os
 
 from hamkit.engine.run_lock import LOCK_FILE, RunLock
+
 from tests.reliability.conftest import run_cli, snapshot, tiny_train_argv
 
 

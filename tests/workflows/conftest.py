@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import hamkit  # noqa: F401 - before e3nn
+
 from hamkit.cli import eval_cmd, predict_cmd, scf_cmd
 
 cli_main = importlib.import_module("hamkit.cli.main")

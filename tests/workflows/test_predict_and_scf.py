@@ -17,6 +17,7 @@ from hamkit.engine.prepare import build_context, make_graphs, prepare_data
 from hamkit.engine.run import load_run_recipe
 from hamkit.model import build_model
 from hamkit.physics.orbital_order import matrix_to_canonical
+
 from tests.workflows.helpers import write_xyz
 
 WATERS = [

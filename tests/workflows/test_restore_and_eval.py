@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.store import StoreWriter
 from hamkit.engine import prepare
 from hamkit.engine.checkpoint import save_atomically
-from hamkit.data.store import StoreWriter
 from hamkit.engine.inference import check_data_basis, evaluate_records
 from hamkit.engine.restore import load_trained_model
 from hamkit.errors import HamkitError

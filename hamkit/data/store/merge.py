@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import hamkit
+
 from hamkit.data.store.header import RUN_FIELDS, StoreHeader, label_differences, merge_basis
 from hamkit.data.store.reader import StoreReader
 from hamkit.data.store.writer import StoreWriter

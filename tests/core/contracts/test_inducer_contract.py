@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-import torch
 
 from hamkit.components import ComponentConfig, Inducer
 from hamkit.testing.contracts import InducerContract

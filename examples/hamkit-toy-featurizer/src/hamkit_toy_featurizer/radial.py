@@ -6,8 +6,9 @@ import math
 from typing import ClassVar
 
 import torch
-from e3nn import o3
 from pydantic import Field
+
+from e3nn import o3
 
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
