@@ -70,18 +70,9 @@ def stderr_tracker(enabled: bool):
         if not enabled:
             yield from items
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from hamkit.engine.progress import progress_bar
 
-        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
+        bar = progress_bar(console=Console(stderr=True), transient=True)
         with bar:
             task = bar.add_task(description, total=len(items))
             for item in items:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.progress import (
     BarColumn,
@@ -17,12 +17,17 @@ from rich.progress import (
 Item = TypeVar("Item")
 
 
-def progress_bar(*extra_columns: TextColumn) -> Progress:
-    """A progress bar with count, elapsed time and ETA, plus any extra columns."""
+def progress_bar(*extra_columns: TextColumn, **options: Any) -> Progress:
+    """A progress bar with count, elapsed time and ETA, plus any extra columns.
+
+    Args:
+        extra_columns: Columns between the count and the elapsed time.
+        options: Passed to ``rich.progress.Progress`` (``console``, ``transient``, ``disable``).
+    """
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         *extra_columns, TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        transient=False,
+        **{"transient": False, **options},
     )
 
 

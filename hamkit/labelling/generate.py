@@ -204,18 +204,11 @@ def _check_resume(out: Path, jobs: Sequence[Job], label_provenance: dict[str, An
 
 
 def _progress(console: Console, enabled: bool):  # noqa: ANN202 - rich Progress
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import TextColumn
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=console, disable=not enabled)
+    from hamkit.engine.progress import progress_bar
+
+    return progress_bar(TextColumn("elapsed"), console=console, disable=not enabled)
 
 
 # --------------------------------------------------------------------- driver
