@@ -10,6 +10,7 @@ from torch import nn
 
 from hamkit.components.base import Component
 from hamkit.components.features import EquivariantFeatures
+from hamkit.data.graph_fields import StructureGraph
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Featurizer(nn.Module, Component):
     built with pairs up to this distance only, so blocks it cannot predict are not fitted.
     None (the default): every pair of a molecule (crystals need a value)."""
 
-    def forward(self, graph: Any) -> EquivariantFeatures:  # pragma: no cover - abstract
+    def forward(self, graph: StructureGraph) -> EquivariantFeatures:  # pragma: no cover - abstract
         """Compute equivariant features.
 
         Args:
@@ -62,7 +63,7 @@ class Featurizer(nn.Module, Component):
         """Where TraceGrad may act between blocks; empty (the default) means output only."""
         return []
 
-    def forward_blocks(self, graph: Any) -> Iterator[Any]:  # pragma: no cover - optional
+    def forward_blocks(self, graph: StructureGraph) -> Iterator[Any]:  # pragma: no cover - optional
         """Run block by block, yielding the mutable state after each block."""
         raise NotImplementedError(f"featurizer '{self.name}' does not run block by block")
 
@@ -70,7 +71,7 @@ class Featurizer(nn.Module, Component):
         """The output features from the state after the last block."""
         raise NotImplementedError(f"featurizer '{self.name}' does not run block by block")
 
-    def run_blocks(self, graph: Any) -> EquivariantFeatures:
+    def run_blocks(self, graph: StructureGraph) -> EquivariantFeatures:
         """:meth:`features` of the state after the last of :meth:`forward_blocks`.
 
         Featurizers made of blocks can implement ``forward`` as ``return self.run_blocks(graph)``.

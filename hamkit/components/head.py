@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from hamkit.components.base import Component
 from hamkit.components.features import EquivariantFeatures
+from hamkit.data.graph_fields import StructureGraph
 
 
 class Head(nn.Module, Component):
@@ -29,7 +30,7 @@ class Head(nn.Module, Component):
     (None: undeclared, which the assembler rejects)."""
 
     def forward(
-        self, features: EquivariantFeatures, graph: Any
+        self, features: EquivariantFeatures, graph: StructureGraph
     ) -> dict[str, torch.Tensor]:  # pragma: no cover - abstract
         """Predict.
 

@@ -17,6 +17,7 @@ from torch_geometric.data import Data
 from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.graph import graph_layout, record_matrices_at
+from hamkit.data.graph_fields import HAMILTONIAN
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.engine.batches import collate
 from hamkit.physics.bloch import bloch_matrices
@@ -45,7 +46,7 @@ def predict_packed(
     with torch.no_grad():
         for start in range(0, len(graphs), batch_size):
             chunk = graphs[start:start + batch_size]
-            flat = model(collate(chunk, dtype, device))["hamiltonian"].double().cpu().numpy()
+            flat = model(collate(chunk, dtype, device))[HAMILTONIAN].double().cpu().numpy()
             sizes = [graph.hamiltonian.numel() for graph in chunk]
             packed.extend(np.split(flat, np.cumsum(sizes)[:-1]))
     return packed

@@ -20,6 +20,7 @@ from hamkit.components import Dataset
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.geometry_checks import check_overlap, check_structure
 from hamkit.data.graph import graph_layout
+from hamkit.data.graph_fields import HAMILTONIAN
 from hamkit.data.structure import Structure
 from hamkit.data.structure_files import NamedStructure
 from hamkit.engine.batches import collate
@@ -98,7 +99,7 @@ def _predict_packed(
     with torch.no_grad():  # not inference_mode: gradient inducers differentiate inside forward
         for start in track(starts, "predicting"):
             chunk = graphs[start:start + batch_size]
-            flat = trained.model(collate(chunk, trained.dtype, trained.device))["hamiltonian"]
+            flat = trained.model(collate(chunk, trained.dtype, trained.device))[HAMILTONIAN]
             flat = flat.double().cpu().numpy()
             sizes = [int(layout.offsets[-1]) for layout in layouts[start:start + batch_size]]
             if flat.shape[-1] != sum(sizes):

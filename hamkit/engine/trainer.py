@@ -23,6 +23,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch_geometric.data import Batch, Data
 
+from hamkit.data.graph_fields import HAMILTONIAN
 from hamkit.engine.batches import collate, targets_of, to_model
 from hamkit.engine.checkpoint import CHECKPOINT_VERSION, restore_rng_state, rng_state
 from hamkit.engine.data_order import batch_indices, shard
@@ -267,7 +268,7 @@ class Trainer:
                 prediction = model(batch)
                 loss, _ = self.objective(prediction, targets_of(batch))
                 loss_sum += float(loss) * batch.num_graphs
-                abs_sum += float((prediction["hamiltonian"] - batch.hamiltonian).abs().sum())
+                abs_sum += float((prediction[HAMILTONIAN] - batch.hamiltonian).abs().sum())
                 count += batch.hamiltonian.numel()
         n = max(len(self.val_graphs), 1)
         return {"step": self.state.step, "val_loss": loss_sum / n,

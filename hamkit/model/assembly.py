@@ -21,6 +21,7 @@ from torch import nn
 
 from hamkit.components import BuildContext, Featurizer, Head, Inducer, InvariantEncoder
 from hamkit.components.features import EquivariantFeatures
+from hamkit.data.graph_fields import HAMILTONIAN, NODE_TRACES, PAIR_TRACES, StructureGraph
 from hamkit.data.trace_labels import max_subblocks
 from hamkit.errors import HamkitError
 from hamkit.model.baseline import OnsiteBaseline
@@ -88,7 +89,7 @@ class HamiltonianModel(nn.Module):
         self.head = head
         self.block_stages = nn.ModuleDict(block_stages or {})
 
-    def _featurize(self, graph: Any) -> EquivariantFeatures:
+    def _featurize(self, graph: StructureGraph) -> EquivariantFeatures:
         if not self.block_stages:
             return self.featurizer(graph)
         state = None
@@ -99,7 +100,7 @@ class HamiltonianModel(nn.Module):
                     setattr(state, attribute, stage(getattr(state, attribute))[0])
         return self.featurizer.features(state)
 
-    def forward(self, graph: Any) -> dict[str, torch.Tensor]:
+    def forward(self, graph: StructureGraph) -> dict[str, torch.Tensor]:
         """Predict.
 
         Args:
@@ -118,8 +119,8 @@ class HamiltonianModel(nn.Module):
         pair, pair_traces = self.pair_stage(features.pair)
         prediction = dict(self.head(replace(features, node=node, pair=pair), graph))
         if self.baseline is not None:
-            prediction["hamiltonian"] = self.baseline(prediction["hamiltonian"], graph)
-        for key, traces in (("node_traces", node_traces), ("pair_traces", pair_traces)):
+            prediction[HAMILTONIAN] = self.baseline(prediction[HAMILTONIAN], graph)
+        for key, traces in ((NODE_TRACES, node_traces), (PAIR_TRACES, pair_traces)):
             if traces is not None:
                 prediction[key] = traces
         return prediction

@@ -32,6 +32,7 @@ from e3nn import o3
 
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.graph_fields import StructureGraph
 from hamkit.physics.rotation import orbital_rotation_matrix, random_rotation
 from hamkit.testing.graphs import (
     check_single_structure,
@@ -121,7 +122,7 @@ def _compare_features(
     expected_node: torch.Tensor,
     expected_pair: torch.Tensor,
     scales: tuple[float, float],
-    graph: Any,
+    graph: StructureGraph,
 ) -> None:
     z = graph.z.tolist()
     node_labels = [f"{i} (Z={z[i]})" for i in range(len(z))]
@@ -136,7 +137,7 @@ def _compare_features(
 
 def assert_features_equivariant(
     featurizer: Callable[[Any], EquivariantFeatures],
-    graph: Any,
+    graph: StructureGraph,
     *,
     n_rotations: int = 3,
     n_permutations: int = 2,
@@ -249,7 +250,7 @@ def _compare_matrices(
 
 def assert_hamiltonian_equivariant(
     model_fn: ModelFunction,
-    graph: Any,
+    graph: StructureGraph,
     basis: OrbitalBasis,
     *,
     n_rotations: int = 3,
@@ -316,7 +317,7 @@ def assert_hamiltonian_equivariant(
 
 
 def assert_hamiltonian_symmetric(
-    packed: torch.Tensor, graph: Any, basis: OrbitalBasis, *, atol: float = 0.0
+    packed: torch.Tensor, graph: StructureGraph, basis: OrbitalBasis, *, atol: float = 0.0
 ) -> float:
     """Check that the assembled matrix of packed blocks is symmetric (exactly, by default).
 

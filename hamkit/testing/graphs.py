@@ -17,19 +17,20 @@ import torch
 from torch_geometric.data import Data
 
 from hamkit.data.basis import OrbitalBasis
+from hamkit.data.graph_fields import StructureGraph
 from hamkit.physics.blocks import PackedBlockLayout, unpack_blocks
 
 LABEL_KEYS = ("hamiltonian", "overlap", "hamiltonian_mask")
 
 
-def check_single_structure(graph: Any) -> None:
+def check_single_structure(graph: StructureGraph) -> None:
     """Raise ``ValueError`` for a batch of several structures (the checkers want one)."""
     if int(getattr(graph, "num_graphs", 1)) != 1:
         raise ValueError("pass one structure's graph, not a batch of several")
 
 
 def transformed_graph(
-    graph: Any,
+    graph: StructureGraph,
     rotation: np.ndarray | None = None,
     translation: np.ndarray | None = None,
     invert: bool = False,
@@ -69,7 +70,7 @@ def transformed_graph(
     return new
 
 
-def permuted_graph(graph: Any, permutation: Sequence[int]) -> Any:
+def permuted_graph(graph: StructureGraph, permutation: Sequence[int]) -> Any:
     """The same structure with atoms renumbered: new atom ``k`` is old atom ``permutation[k]``.
 
     Pairs are re-sorted (by i, then j) and blocks rebuilt (on-site first), as
@@ -124,14 +125,14 @@ def orbital_permutation(
     return np.concatenate([np.arange(offsets[a], offsets[a + 1]) for a in permutation]).astype(np.int64)
 
 
-def block_layout(graph: Any, basis: OrbitalBasis) -> PackedBlockLayout:
+def block_layout(graph: StructureGraph, basis: OrbitalBasis) -> PackedBlockLayout:
     """Packed layout of a single-structure graph's blocks (periodic: over its translations)."""
     from hamkit.data.graph import graph_layout
 
     return graph_layout(graph, basis)[0]
 
 
-def packed_to_matrix(packed: torch.Tensor | np.ndarray, graph: Any, basis: OrbitalBasis) -> np.ndarray:
+def packed_to_matrix(packed: torch.Tensor | np.ndarray, graph: StructureGraph, basis: OrbitalBasis) -> np.ndarray:
     """Full float64 matrix of packed blocks; absent blocks are 0.
 
     Returns:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from pydantic import Field
@@ -12,6 +12,7 @@ from e3nn import o3
 
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
+from hamkit.data.graph_fields import StructureGraph
 from hamkit.physics.frames import to_e3nn_frame
 
 
@@ -49,7 +50,7 @@ class ReferenceFeaturizer(Featurizer):
         assert isinstance(config, ReferenceFeaturesConfig)
         return cls(config, getattr(torch, context.dtype))
 
-    def forward(self, graph: Any) -> EquivariantFeatures:
+    def forward(self, graph: StructureGraph) -> EquivariantFeatures:
         """Features: node (n_atoms, dim), pair (n_pairs, dim), dim = mul (lmax + 1)^2."""
         mul, lmax = self.config.mul, self.config.lmax
         pos = graph.pos.to(self.dtype)

@@ -33,7 +33,7 @@ degree usable for any sub-block with the head's ``parity: ignore``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field, field_validator, model_validator
@@ -45,6 +45,7 @@ from e3nn import o3
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
+from hamkit.data.graph_fields import StructureGraph
 from hamkit.errors import HamkitError
 from hamkit.nn import RadialEmbedding, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
@@ -240,7 +241,7 @@ class DeepHE3Featurizer(Featurizer):
         """Parameter dtype."""
         return self.embedding.weight.dtype
 
-    def geometry(self, graph: Any) -> DeepHE3Geometry:
+    def geometry(self, graph: StructureGraph) -> DeepHE3Geometry:
         """Edge geometry and type groups of a (batched) graph.
 
         Args:
@@ -283,7 +284,7 @@ class DeepHE3Featurizer(Featurizer):
             pair_cell_shift=None if cell_shift is None else cell_shift.long(),
         )
 
-    def initial_state(self, graph: Any) -> DeepHE3State:
+    def initial_state(self, graph: StructureGraph) -> DeepHE3State:
         """State before the first block: species embedding (node) and radial embedding (edge)."""
         geometry = self.geometry(graph)
         return DeepHE3State(
@@ -298,7 +299,7 @@ class DeepHE3Featurizer(Featurizer):
         """
         return [InductionPoint(k, "pair", self.pair_irreps) for k in range(len(self.blocks) - 1)]
 
-    def forward_blocks(self, graph: Any) -> Iterator[DeepHE3State]:
+    def forward_blocks(self, graph: StructureGraph) -> Iterator[DeepHE3State]:
         """Run block by block, yielding the live state after each block's edge update.
 
         Args:
@@ -324,7 +325,7 @@ class DeepHE3Featurizer(Featurizer):
             pair_cell_shift=state.geometry.pair_cell_shift,
         )
 
-    def forward(self, graph: Any) -> EquivariantFeatures:
+    def forward(self, graph: StructureGraph) -> EquivariantFeatures:
         """Equivariant features of a (batched) graph.
 
         Args:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -15,6 +15,7 @@ from hamkit.components import BuildContext, ComponentConfig, Head
 from hamkit.components.features import EquivariantFeatures
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.graph import onsite_blocks
+from hamkit.data.graph_fields import HAMILTONIAN, StructureGraph
 from hamkit.errors import HamkitError
 from hamkit.nn import MAX_ATOMIC_NUMBER, species_indices, species_table
 from hamkit_plugins.heads.expansion import Irrep, PairExpansion, pair_expansion
@@ -178,7 +179,7 @@ class CGExpansionHead(Head):
         head = cls(config, context.basis, node_irreps, pair_irreps, tuple(context.species))
         return head.to(getattr(torch, context.dtype))
 
-    def forward(self, features: EquivariantFeatures, graph: Any) -> dict[str, torch.Tensor]:
+    def forward(self, features: EquivariantFeatures, graph: StructureGraph) -> dict[str, torch.Tensor]:
         """Predict the packed Hamiltonian blocks.
 
         Args:
@@ -230,9 +231,9 @@ class CGExpansionHead(Head):
             sources.append((offsets[reverse[chosen]][:, None] + getattr(self, f"transpose_{key}")).reshape(-1))
             values.append(blocks.reshape(-1))
         if not values:
-            return {"hamiltonian": features.node.new_zeros(0)}
+            return {HAMILTONIAN: features.node.new_zeros(0)}
         destination = torch.cat(destinations)
         raw = values[0].new_zeros(total).index_copy(0, destination, torch.cat(values))
         transposed_source = torch.empty(total, dtype=torch.long, device=raw.device)
         transposed_source[destination] = torch.cat(sources)
-        return {"hamiltonian": 0.5 * (raw + raw[transposed_source])}
+        return {HAMILTONIAN: 0.5 * (raw + raw[transposed_source])}

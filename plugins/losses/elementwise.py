@@ -9,9 +9,10 @@ import torch
 from pydantic import Field
 
 from hamkit.components import ComponentConfig, Loss
+from hamkit.data.graph_fields import HAMILTONIAN
 from hamkit.errors import HamkitError
 
-PREDICTION_KEY = "hamiltonian"
+PREDICTION_KEY = HAMILTONIAN
 MASK_KEY = "hamiltonian_mask"
 
 

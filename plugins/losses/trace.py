@@ -9,6 +9,7 @@ import torch
 from pydantic import Field
 
 from hamkit.components import ComponentConfig, Loss
+from hamkit.data.graph_fields import stage_traces_key
 from hamkit.errors import HamkitError
 from hamkit.physics.traces import TraceNormalization, normalize_padded_traces
 from hamkit_plugins.losses.elementwise import MASK_KEY, PREDICTION_KEY, masked_mean
@@ -48,7 +49,7 @@ class TraceLoss(Loss):
     def _trace_error(self, prediction: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]) -> torch.Tensor:
         total, count = None, 0.0
         for stage in STAGES:
-            key = f"{stage}_traces"
+            key = stage_traces_key(stage)
             if key not in prediction:
                 continue
             labels, mask = target[f"{stage}_trace"], target[f"{stage}_trace_mask"]

@@ -47,6 +47,7 @@ from e3nn import o3
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
+from hamkit.data.graph_fields import StructureGraph
 from hamkit.errors import HamkitError
 from hamkit.nn import MAX_ATOMIC_NUMBER, GaussianBasis, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
@@ -223,7 +224,7 @@ class MACEFeaturizer(Featurizer):
         """MACE's layers: ``(interaction, product)`` module pairs, in order."""
         return list(zip(self.mace.interactions, self.mace.products))
 
-    def node_attributes(self, graph: Any) -> torch.Tensor:
+    def node_attributes(self, graph: StructureGraph) -> torch.Tensor:
         """One-hot species (n_atoms, n_species) in the parameter dtype.
 
         Raises:
@@ -232,13 +233,13 @@ class MACEFeaturizer(Featurizer):
         index = species_indices(self.species_lookup, graph.z, "mace")
         return torch.nn.functional.one_hot(index, len(self.species)).to(self.dtype)
 
-    def _batch(self, graph: Any) -> torch.Tensor:
+    def _batch(self, graph: StructureGraph) -> torch.Tensor:
         batch = getattr(graph, "batch", None)
         if batch is None:
             return torch.zeros(graph.z.shape[0], dtype=torch.long, device=graph.z.device)
         return batch.long()
 
-    def message_edges(self, graph: Any, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def message_edges(self, graph: StructureGraph, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """MACE's message edges (sender i, receiver j) and their vectors r_ij (e3nn frame).
 
         Molecules: every ordered pair of atoms of one structure closer than ``cutoff``.
@@ -268,14 +269,14 @@ class MACEFeaturizer(Featurizer):
         within = vectors.norm(dim=-1) < self.config.cutoff
         return pairs[:, within], vectors[within]
 
-    def pair_vectors(self, graph: Any, pos: torch.Tensor) -> torch.Tensor:
+    def pair_vectors(self, graph: StructureGraph, pos: torch.Tensor) -> torch.Tensor:
         """r_ij of the graph's pairs (e3nn frame), periodic images included, (n_pairs, 3)."""
         pairs = graph.pair_index.long()
         vectors = pos[pairs[1]] - pos[pairs[0]]
         shift = getattr(graph, "pair_shift", None)
         return vectors if shift is None else vectors + to_e3nn_frame(shift.to(self.dtype))
 
-    def mace_inputs(self, graph: Any) -> dict[str, torch.Tensor]:
+    def mace_inputs(self, graph: StructureGraph) -> dict[str, torch.Tensor]:
         """The PyG-style batch dict ``mace.modules.MACE.forward`` accepts, for this graph.
 
         Positions are a fresh tensor in e3nn's (y, z, x) frame (MACE.forward sets
@@ -299,7 +300,7 @@ class MACEFeaturizer(Featurizer):
             "ptr": ptr,
         }
 
-    def geometry(self, graph: Any) -> MACEGeometry:
+    def geometry(self, graph: StructureGraph) -> MACEGeometry:
         """Species, message edges and pair geometry of a (batched) graph.
 
         Args:
@@ -335,7 +336,7 @@ class MACEFeaturizer(Featurizer):
             pair_cell_shift=getattr(graph, "pair_cell_shift", None),
         )
 
-    def initial_state(self, graph: Any) -> MACEState:
+    def initial_state(self, graph: StructureGraph) -> MACEState:
         """State before the first layer: MACE's species embedding (``channels x 0e``)."""
         geometry = self.geometry(graph)
         return MACEState(geometry=geometry, node=self.mace.node_embedding(geometry.node_attrs))
@@ -345,7 +346,7 @@ class MACEFeaturizer(Featurizer):
         one feeds the output layers, which the model's output stages cover)."""
         return [InductionPoint(k, "node", str(self.hidden_irreps)) for k in range(len(self.blocks) - 1)]
 
-    def forward_blocks(self, graph: Any) -> Iterator[MACEState]:
+    def forward_blocks(self, graph: StructureGraph) -> Iterator[MACEState]:
         """Run MACE layer by layer, yielding the live state after each layer.
 
         Args:
@@ -405,7 +406,7 @@ class MACEFeaturizer(Featurizer):
             pair_cell_shift=geometry.pair_cell_shift,
         )
 
-    def forward(self, graph: Any) -> EquivariantFeatures:
+    def forward(self, graph: StructureGraph) -> EquivariantFeatures:
         """Equivariant features of a (batched) graph.
 
         Args:

@@ -27,7 +27,7 @@ are rotated ``x -> R x``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -36,6 +36,7 @@ from torch import nn
 from hamkit.components import BuildContext, ComponentConfig, Featurizer
 from hamkit.components.features import EquivariantFeatures
 from hamkit.components.featurizer import InductionPoint
+from hamkit.data.graph_fields import StructureGraph
 from hamkit.nn import MAX_ATOMIC_NUMBER, RadialEmbedding, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
 from hamkit.recipe.bounds import Degree, LayerCount, Width
@@ -231,7 +232,7 @@ class QHNetFeaturizer(Featurizer):
         """Parameter dtype."""
         return self.embedding.weight.dtype
 
-    def geometry(self, graph: Any) -> QHNetGeometry:
+    def geometry(self, graph: StructureGraph) -> QHNetGeometry:
         """Species indices, message edges and pair geometry of a (batched) graph.
 
         Args:
@@ -267,7 +268,7 @@ class QHNetFeaturizer(Featurizer):
             ),
         )
 
-    def initial_state(self, graph: Any) -> QHNetState:
+    def initial_state(self, graph: StructureGraph) -> QHNetState:
         """State before the first block: embeddings padded to the node irreps, zero self/pair features."""
         geometry = self.geometry(graph)
         embedded = self.embedding(geometry.species)
@@ -288,7 +289,7 @@ class QHNetFeaturizer(Featurizer):
         """
         return [InductionPoint(k, "node", self.hidden_irreps) for k in range(len(self.blocks) - 1)]
 
-    def forward_blocks(self, graph: Any) -> Iterator[QHNetState]:
+    def forward_blocks(self, graph: StructureGraph) -> Iterator[QHNetState]:
         """Run block by block, yielding the live state after each block.
 
         Args:
@@ -314,7 +315,7 @@ class QHNetFeaturizer(Featurizer):
             pair_irreps=self.pair_irreps,
         )
 
-    def forward(self, graph: Any) -> EquivariantFeatures:
+    def forward(self, graph: StructureGraph) -> EquivariantFeatures:
         """Equivariant features of a (batched) graph.
 
         Args:
