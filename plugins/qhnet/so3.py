@@ -56,10 +56,10 @@ class SO3TensorProduct(nn.Module):
     * each path's output (a view of its group's) times its weights, summed per output degree
       (measured faster than stacking the paths and reducing: no copies).
 
-    Measured at 128 channels, lmax 4 (60 pairs, float32, one CPU thread, forward + backward):
-    pair product 170 -> 66 ms, edge product 136 -> 34 ms. The
+    Measured against the per-path loop at 128 channels, lmax 4 (60 pairs, float32, one CPU
+    thread, forward + backward): the pair product ~3x and the edge product ~4x faster. The
     per-path loop is kept as :meth:`forward_by_path`, the readable definition the fused form
-    is tested against.
+    is tested against. With ``compiled`` set, :meth:`forward` runs through ``torch.compile``.
 
     Args:
         lmax1: Highest degree of ``x``.
