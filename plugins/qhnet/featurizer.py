@@ -107,7 +107,7 @@ class QHNetConfig(ComponentConfig):
         False,
         description="Run the tensor products through torch.compile (inductor; on CPU it needs a "
         "C++ compiler). Same arithmetic up to rounding; a one-off compile of 1-3 minutes, then "
-        "about 2x faster training steps at the reference sizes on CPU. Not for double "
+        "about 1.6x faster training steps at the reference sizes on CPU. Not for double "
         "backward through the backbone (e.g. forces).",
     )
 
