@@ -40,6 +40,7 @@ from hamkit.data.graph_fields import StructureGraph
 from hamkit.nn import MAX_ATOMIC_NUMBER, RadialEmbedding, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
 from hamkit.recipe.bounds import Degree, LayerCount, Width
+from hamkit_plugins.qhnet.compile_check import check_cpu_compiler
 from hamkit_plugins.qhnet.irreps_util import even_irreps, spherical_harmonics_by_degree
 from hamkit_plugins.qhnet.layers import (
     ConvLayer,
@@ -217,8 +218,14 @@ class QHNetFeaturizer(Featurizer):
 
         Returns:
             The featurizer, parameters in ``context.dtype``.
+
+        Raises:
+            HamkitError: ``compile`` is set, the model will run on CPU (CUDA is not available)
+                and inductor would find no C++ compiler (:func:`check_cpu_compiler`).
         """
         assert isinstance(config, QHNetConfig)
+        if config.compile:
+            check_cpu_compiler()
         species = tuple(context.species) or (
             tuple(context.basis.elements) if context.basis is not None else ()
         )
