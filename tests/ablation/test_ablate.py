@@ -88,6 +88,11 @@ def test_runs_every_variant_and_seed_and_reports(finished):
     assert float(rows[0]["n_parameters_mean"]) < float(rows[1]["n_parameters_mean"])
     markdown = (out / "results.md").read_text()
     assert "±" in markdown and "full_tracegrad vs base_qhnet" in markdown and "paired t" in markdown
+    assert "| full_tracegrad vs base_qhnet | psi_cos | 2 |" in markdown and "All 4 runs finished." in markdown
+    runs = list(csv.DictReader((out / "runs.csv").open()))
+    assert [(row["variant"], row["seed"]) for row in runs] == [
+        ("base_qhnet", "0"), ("base_qhnet", "1"), ("full_tracegrad", "0"), ("full_tracegrad", "1")]
+    assert all(float(row["step_time"]) > 0 and int(row["n_parameters"]) > 0 for row in runs)
     assert (out / "plots" / "metrics.png").stat().st_size > 0
     assert (out / "plots" / "learning_curves.png").stat().st_size > 0
 
@@ -153,6 +158,7 @@ def test_significance_needs_two_seeds():
     two = {"a": {0: {"h_mae": 1.0}, 1: {"h_mae": 2.0}}, "b": {0: {"h_mae": 2.0}, 1: {"h_mae": 4.0}}}
     comparison = paired_comparison(two, "a", "b")
     assert comparison["mean"] == pytest.approx(1.5) and comparison["t"] == pytest.approx(3.0)
+    assert comparison["p"] == pytest.approx(0.2048, abs=1e-4)  # 1 df: p = 1 - 2 atan(3) / pi
 
 
 def test_interrupted_run_resumes_from_last_checkpoint(finished, capsys):
