@@ -1,4 +1,4 @@
-"""``hamkit scf RUN_DIR_OR_CKPT STRUCTURE_FILES... [--xc b3lyp] [--basis NAME] [--json]``.
+"""``hamkit scf RUN_DIR_OR_CKPT (STRUCTURE_FILES... | --split test) [--xc b3lyp] [--basis NAME] [--json]``.
 
 DFT acceleration (METHOD.md section 7): PySCF's SCF started from the density of the
 predicted H, against the default 'minao' guess; QH9 reports the cycle ratio.
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
+from hamkit.cli.eval_cmd import SPLITS
 from hamkit.cli.model_options import (
     MANY_STRUCTURES,
     add_model_argument,
@@ -30,6 +31,7 @@ from hamkit.engine.inference import predict_matrices, size_warnings
 from hamkit.engine.prepare import report_warnings
 from hamkit.engine.pyscf_bridge import model_molecule, same_basis_name
 from hamkit.engine.restore import TrainedModel
+from hamkit.engine.run_layout import RECIPE_FILE
 from hamkit.errors import HamkitError
 from hamkit.physics.orbital_order import matrix_from_canonical
 from hamkit.physics.scf import SCFCycleComparison, scf_cycles_from_guess
@@ -54,8 +56,13 @@ class SCFRow:
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("structures", nargs="+", metavar="STRUCTURE_FILE",
+    parser.add_argument("structures", nargs="*", metavar="STRUCTURE_FILE",
                         help="Files ASE reads (xyz, extxyz, ...); every frame is one molecule.")
+    parser.add_argument("--split", choices=SPLITS, default=None,
+                        help=f"Instead of files: the molecules of a split of the run's own dataset, "
+                             f"re-made from {RECIPE_FILE}.")
+    parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                        help="Only the first N molecules (of the files or the split).")
     parser.add_argument("--xc", default="b3lyp",
                         help="Functional (default: b3lyp; b3lyp5 for QH9 labels; hf for Hartree-Fock).")
     parser.add_argument("--basis", default=None,
@@ -118,20 +125,62 @@ def cycles_table(rows: list[SCFRow], title: str) -> Table:
     means = _means(rows)
     table.add_section()
     table.add_row("mean", "", f"{means['cycles_predicted']:.1f}", f"{means['cycles_minao']:.1f}",
-                  f"{means['ratio']:.2f}")
+                  f"{means['ratio']:.2f} ± {means['ratio_std']:.2f}")
     return table
 
 
 def _means(rows: list[SCFRow]) -> dict[str, float]:
+    ratios = np.array([r.result.ratio for r in rows])
     return {"cycles_predicted": float(np.mean([r.result.cycles_guess for r in rows])),
             "cycles_minao": float(np.mean([r.result.cycles_minao for r in rows])),
-            "ratio": float(np.mean([r.result.ratio for r in rows]))}
+            "ratio": float(np.mean(ratios)),
+            "ratio_std": float(np.std(ratios, ddof=1)) if len(ratios) > 1 else 0.0,
+            "ratio_median": float(np.median(ratios)),
+            "not_converged": sum(not (r.result.converged_guess and r.result.converged_minao) for r in rows)}
+
+
+def split_structures(trained: TrainedModel, split: str) -> list[NamedStructure]:
+    """The molecules of a split of the run's own dataset (re-made from its recipe), named by record.
+
+    Raises:
+        HamkitError: The dataset cannot be opened or the split is empty.
+    """
+    from hamkit.engine.prepare import prepare_data
+
+    data = prepare_data(trained.recipe)
+    indices = np.arange(len(data.dataset)) if split == "all" else data.splits[split]
+    if len(indices) == 0:
+        raise HamkitError(f"the run's {split} split is empty: nothing to run SCF on")
+    source = data.dataset.path or "data"
+    structures = []
+    for index in indices:
+        record = data.dataset[int(index)]
+        structures.append(NamedStructure(f"{source}: record {record.key or index}", record.structure))
+    return structures
+
+
+def file_structures(args: argparse.Namespace) -> list[NamedStructure] | None:
+    """The structure files' molecules, or None with ``--split``; checks exactly one source is given.
+
+    Raises:
+        HamkitError: Both or neither of files and ``--split``, ``--charge`` with ``--split``, or
+            an unreadable file.
+    """
+    if bool(args.structures) == (args.split is not None):
+        raise HamkitError("give structure files or --split (test, val, train or all), not both and not neither")
+    if args.split is not None:
+        if args.charge is not None:
+            raise HamkitError("--charge applies to structure files; with --split the molecules carry their own charge")
+        return None
+    return read_structure_files(args.structures, args.charge)
 
 
 def _run(args: argparse.Namespace) -> int:
     _check_xc(args.xc)
-    structures = read_structure_files(args.structures, args.charge)
+    files = file_structures(args)
     trained = load_model(args)
+    structures = files if files is not None else split_structures(trained, args.split)
+    structures = structures[: args.limit] if args.limit else structures
     if args.basis is not None and not same_basis_name(args.basis, trained.basis.name):
         raise HamkitError(f"--basis {args.basis!r} is not the model's basis '{trained.basis.name}': the "
                           "predicted H only makes sense in the basis it was trained in")

@@ -130,3 +130,28 @@ def test_bad_structures_exit_2_without_traceback(run_dir, tmp_path, cli):
         assert code == 2, argv
         assert message in err and "Traceback" not in printed + err, (argv, err)
     assert not out.exists()
+
+
+def test_scf_on_a_split_of_the_runs_data(run_dir, cli):
+    from hamkit.engine.restore import load_trained_model
+
+    data = prepare_data(load_trained_model(run_dir).recipe)
+    train_keys = [data.dataset[int(i)].key for i in data.splits["train"]][:3]
+    code, out, err = cli("scf", run_dir, "--split", "train", "--limit", "3", "--xc", "hf", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    names = [row["name"] for row in result["structures"]]
+    assert [name.rsplit("record ", 1)[1] for name in names] == [str(key) for key in train_keys]
+    ratios = np.array([row["ratio"] for row in result["structures"]])
+    assert result["mean"]["ratio"] == pytest.approx(ratios.mean())
+    assert result["mean"]["ratio_std"] == pytest.approx(ratios.std(ddof=1))
+    assert result["mean"]["ratio_median"] == pytest.approx(np.median(ratios))
+
+
+def test_scf_needs_exactly_one_source_of_molecules(run_dir, tmp_path, cli):
+    water = write_xyz(tmp_path / "water.xyz", WATERS[:1])
+    for argv in (("scf", run_dir), ("scf", run_dir, water, "--split", "test"),
+                 ("scf", run_dir, "--split", "test", "--charge", "0")):
+        code, printed, err = cli(*argv)
+        assert code == 2, argv
+        assert ("--split" in err) and "Traceback" not in printed + err, (argv, err)
