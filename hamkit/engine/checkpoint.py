@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -111,9 +110,11 @@ def _load(path: Path) -> Any:
         return load_weights_only(path)
     except HamkitError:
         raise
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError,
-            zipfile.BadZipFile, UnicodeDecodeError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except Exception as error:  # noqa: BLE001 - a damaged pickle can raise almost anything while it unpickles
+        # (measured: AttributeError and TypeError from torch's weights-only unpickler, besides the usual
+        # RuntimeError/EOFError/UnpicklingError); every one of them means the file cannot be read.
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        first_line = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
         raise _damaged(path, first_line) from None
 
 

@@ -173,3 +173,19 @@ def test_rows_logged_after_the_checkpoint_are_dropped(tmp_path):
     assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 4
     assert (tmp_path / "train.csv").read_text().splitlines() == ["loss,step", "0.5,1", "0.5,2", "0.5,3", "0.5,4"]
     assert (tmp_path / "val.csv").read_text().splitlines() == ["step,val_h_mae", "2,1.0"]
+
+
+@pytest.mark.parametrize("raised", [AttributeError("'str' object has no attribute 'dtype'"), TypeError("bad"),
+                                    RuntimeError("PytorchStreamReader failed")])
+def test_whatever_a_damaged_pickle_raises_is_a_checkpoint_error(tmp_path, monkeypatch, raised):
+    # Random byte damage found by the careless-input test made torch's weights-only unpickler raise
+    # AttributeError; every failure to unpickle must read as a damaged checkpoint, not a traceback.
+    path = tmp_path / "last.pt"
+    save_atomically({"step": 1}, path)
+
+    def damaged(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(checkpoint_module, "load_weights_only", damaged)
+    with pytest.raises(CheckpointError, match=f"cannot read the checkpoint.*{type(raised).__name__}"):
+        load_checkpoint(path)
