@@ -13,9 +13,11 @@ import numpy as np
 from hamkit.data.basis import OrbitalBasis
 from hamkit.data.store import layout
 from hamkit.data.store import record_checks as checks
+from hamkit.data.store import structure_reads as reads
+from hamkit.data.store.hdf5_cache import READER_METADATA_CACHE_BYTES as READER_METADATA_CACHE_BYTES
+from hamkit.data.store.hdf5_cache import limit_metadata_cache
 from hamkit.data.store.header import StoreFormatError, StoreHeader
 from hamkit.data.structure import HamiltonianRecord, Structure
-from hamkit.data.validation import record_error
 
 
 class StoreReader(Sequence):
@@ -59,7 +61,7 @@ class StoreReader(Sequence):
         if self._handle is None or self._pid != os.getpid():
             self._handle = layout.open_hdf5(self.path, "r")
             self._pid = os.getpid()
-            _limit_metadata_cache(self._handle)
+            limit_metadata_cache(self._handle)
         return self._handle
 
     def close(self) -> None:
@@ -123,16 +125,16 @@ class StoreReader(Sequence):
                 element, wrong position shape, non-integer charge, invalid extras).
         """
         group = self._group(key)
-        names, attributes = self._metadata(group, key, _ATTRIBUTES)
-        atoms = self._atoms(group, key, attributes)
+        names, attributes = reads.record_metadata(group, self.path, key, _ATTRIBUTES)
+        atoms = reads.record_atoms(group, self.path, key, attributes, self.basis)
         extras = self._extras(group, key, names, attributes)
         n_orbitals = self.header.basis.total_orbitals(atoms[0])
         if layout.TRANSLATIONS in names:
             return self._periodic_record(group, key, names, attributes, atoms, extras, n_orbitals)
-        self._refuse_lone_cell(key, names)
+        reads.refuse_lone_cell(self.path, key, names)
         matrices = {name: self._matrix(dataset, key, name, (n_orbitals, n_orbitals),
                                        f"(the basis gives {n_orbitals} orbitals)")
-                    for name, dataset in self._members(group, key, names).items()}
+                    for name, dataset in reads.matrix_members(group, self.path, key, names).items()}
         checks.check_operators(matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), source=self.path,
                                record=repr(key))
         structure = Structure(*atoms)
@@ -161,14 +163,7 @@ class StoreReader(Sequence):
             RecordError: Invalid elements, positions, charge or cell values.
         """
         key = key_or_index if isinstance(key_or_index, str) else self.key_at(key_or_index)
-        group = self._group(key)
-        names, attributes = self._metadata(group, key, ("charge",))
-        atoms = self._atoms(group, key, attributes)
-        if layout.TRANSLATIONS in names:
-            n_orbitals = self.header.basis.total_orbitals(atoms[0])
-            return self._periodic_fields(group, key, names, attributes, atoms, n_orbitals)[0]
-        self._refuse_lone_cell(key, names)
-        return Structure(*atoms)
+        return reads.read_structure(self._group(key), self.path, key, self.header.basis)
 
     def key_at(self, position: int) -> str:
         """The key of record number ``position`` (negative counts from the end).
@@ -180,50 +175,6 @@ class StoreReader(Sequence):
         if not -len(self) <= position < len(self):
             raise IndexError(f"record {position} out of range for {self.path} ({len(self)} records)")
         return self._keys[position]
-
-    def _metadata(self, group: h5py.Group, key: str,
-                  wanted: Sequence[str]) -> tuple[set[str], dict[str, Any]]:
-        """A record's member names and the ``wanted`` attributes (plus ``pbc`` of a crystal).
-
-        Raises:
-            StoreFormatError: A required member is missing, or HDF5 cannot read the metadata.
-        """
-        with layout.reading(self.path, key):
-            names = set(group.keys())
-            attributes = {name: group.attrs.get(name) for name in wanted}
-            if layout.TRANSLATIONS in names:
-                attributes[layout.PBC] = group.attrs.get(layout.PBC)
-        missing = [name for name in layout.REQUIRED_DATASETS if name not in names]
-        if missing:
-            raise StoreFormatError(f"{self.path}: record {key!r} lacks {', '.join(missing)} although it is "
-                                   f"marked complete; {checks.DAMAGED_FIX}")
-        return names, attributes
-
-    def _atoms(self, group: h5py.Group, key: str,
-               attributes: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
-        """Checked numbers (n_atoms,), positions (n_atoms, 3) and charge of a record.
-
-        Raises:
-            RecordError: Invalid elements, positions or charge.
-        """
-        label = repr(key)
-        numbers = checks.check_atomic_numbers(self._values(group, key, layout.NUMBERS), self.basis,
-                                              self.path, label)
-        positions = checks.check_atom_positions(self._values(group, key, layout.POSITIONS), len(numbers),
-                                                self.path, label)
-        stored_charge = attributes["charge"]
-        charge = checks.check_charge(0 if stored_charge is None else stored_charge, self.path, label)
-        return numbers, positions, charge
-
-    def _refuse_lone_cell(self, key: str, names: set[str]) -> None:
-        """A molecular record (no translations) must not have a cell.
-
-        Raises:
-            StoreFormatError: It has one.
-        """
-        if layout.CELL in names:
-            raise StoreFormatError(f"{self.path}: record {key!r} has a cell but no translations; "
-                                   f"{checks.DAMAGED_FIX}")
 
     def _periodic_record(self, group: h5py.Group, key: str, names: set[str], attributes: dict[str, Any],
                          atoms: tuple[np.ndarray, np.ndarray, int], extras: dict[str, Any],
@@ -243,57 +194,15 @@ class StoreReader(Sequence):
             StoreFormatError: Missing or inconsistent cell, pbc, translations or shapes.
             RecordError: Non-finite cell, no R = 0, or H(R), S(R) failing the checks.
         """
-        structure, translations, members, shapes = self._periodic_fields(group, key, names, attributes, atoms,
-                                                                         n_orbitals)
+        structure, translations, members, shapes = reads.periodic_fields(group, self.path, key, names,
+                                                                         attributes, atoms, n_orbitals)
         partners = checks.partner_indices(translations)
-        home = _home_position(translations)
+        home = reads.home_position(translations)
         matrices = {name: self._matrix(members[name], key, name, shape, "") for name, shape in shapes.items()}
         checks.check_operators(matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), partners=partners,
                                translations=translations, home=home, source=self.path, record=repr(key))
         return HamiltonianRecord(structure, matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), key,
                                  extras, translations=translations)
-
-    def _periodic_fields(self, group: h5py.Group, key: str, names: set[str], attributes: dict[str, Any],
-                         atoms: tuple[np.ndarray, np.ndarray, int], n_orbitals: int
-                         ) -> tuple[Structure, np.ndarray, dict[str, Any], dict[str, tuple[int, ...] | None]]:
-        """The checked structure of a crystal, its translations and its matrix members (unread).
-
-        Args:
-            group: The record's group.
-            key: Its key.
-            names: Names of its members.
-            attributes: Its attributes (``pbc`` among them).
-            atoms: Numbers (n_atoms,), positions (n_atoms, 3) and charge, already checked.
-            n_orbitals: Orbitals the basis gives the structure.
-
-        Returns:
-            ``(structure, translations (n_R, 3) int64, members, shapes)``: the ``hamiltonian``
-            and ``overlap`` members and their stored shapes (n_R, n, n).
-
-        Raises:
-            StoreFormatError: Missing or inconsistent cell, pbc, translations or shapes.
-            RecordError: Non-finite cell, or no R = 0.
-        """
-        label = repr(key)
-        cell = self._values(group, key, layout.CELL) if layout.CELL in names else None
-        translations = self._values(group, key, layout.TRANSLATIONS)
-        pbc = attributes.get(layout.PBC)
-        checks.check_cell_values(cell, self.path, label)
-        members = self._members(group, key, names)
-        with layout.reading(self.path, key):
-            shapes = {name: getattr(dataset, "shape", None) for name, dataset in members.items()}
-        problem = layout.periodic_problem(cell, pbc, translations, shapes, n_orbitals)
-        if problem is not None:
-            raise StoreFormatError(f"{self.path}: periodic record {key!r} {problem}; {checks.DAMAGED_FIX}")
-        translations = np.asarray(translations, dtype=np.int64)
-        if _home_position(translations) is None:
-            raise record_error(self.path, label, "has no R = (0, 0, 0) lattice translation",
-                               checks.DAMAGED_FIX)
-        numbers, positions, charge = atoms
-        structure = Structure(numbers=numbers, positions=positions, charge=charge,
-                              cell=np.asarray(cell, dtype=np.float64),
-                              pbc=tuple(bool(flag) for flag in np.ravel(pbc)))
-        return structure, translations, members, shapes
 
     # ------------------------------------------------------------------ raw access
     def _group(self, key: str) -> h5py.Group:
@@ -311,16 +220,6 @@ class StoreReader(Sequence):
                 "regenerate or re-download the store")
         with layout.reading(self.path, key):
             return self._file()[layout.STRUCTURES][key]
-
-    def _values(self, group: h5py.Group, key: str, name: str) -> np.ndarray:
-        """A small numeric dataset of a record, read whole.
-
-        Raises:
-            StoreFormatError: Not a numeric dataset, or HDF5 cannot read it.
-        """
-        with layout.reading(self.path, key):
-            values = np.asarray(group[name][()])
-        return _numeric(values, self.path, key, name)
 
     def _matrix(self, dataset: Any, key: str, name: str, shape: tuple[int, ...], why: str) -> np.ndarray:
         """H or S of a record as float64, after checking its stored shape (nothing else is read).
@@ -341,13 +240,8 @@ class StoreReader(Sequence):
                 raise StoreFormatError(f"{self.path}: record {key!r} has {name} of shape {stored}, "
                                        f"expected {shape}{' ' + why if why else ''}; {checks.DAMAGED_FIX}")
             values = np.asarray(dataset[()])
-        values = _numeric(values, self.path, key, name)
+        values = reads.numeric(values, self.path, key, name)
         return values if values.dtype == np.float64 else values.astype(np.float64)
-
-    def _members(self, group: h5py.Group, key: str, names: set[str]) -> dict[str, Any]:
-        """The ``hamiltonian`` and (when stored) ``overlap`` members of a record, opened once."""
-        with layout.reading(self.path, key):
-            return {name: group[name] for name in (layout.HAMILTONIAN, layout.OVERLAP) if name in names}
 
     def _extras(self, group: h5py.Group, key: str, names: set[str],
                 attributes: dict[str, Any]) -> dict[str, Any]:
@@ -381,27 +275,11 @@ class StoreReader(Sequence):
             StoreFormatError: Damaged record, or HDF5 cannot read it.
             RecordError: Not valid elements of the store's basis.
         """
-        group = self._group(key)
-        with layout.reading(self.path, key):
-            present = layout.NUMBERS in group
-        if not present:
-            raise StoreFormatError(f"{self.path}: record {key!r} lacks {layout.NUMBERS}; "
-                                   f"{checks.DAMAGED_FIX}")
-        values = self._values(group, key, layout.NUMBERS)
-        return checks.check_atomic_numbers(values, self.basis, self.path, repr(key))
+        return reads.read_numbers(self._group(key), self.path, key, self.basis)
 
     def periodicity(self, key: str) -> tuple[tuple[bool, bool, bool], int] | None:
         """``(pbc, n_translations)`` of a periodic record, None for a molecule (no matrices read)."""
-        group = self._group(key)
-        with layout.reading(self.path, key):
-            if layout.TRANSLATIONS not in group:
-                return None
-            pbc = group.attrs.get(layout.PBC)
-            count = group[layout.TRANSLATIONS].shape
-        flags = (False, False, False)
-        if pbc is not None and np.size(pbc) == 3:
-            flags = tuple(bool(flag) for flag in np.ravel(pbc))
-        return flags, (int(count[0]) if count else 0)
+        return reads.read_periodicity(self._group(key), self.path, key)
 
     def elements(self) -> list[int]:
         """Atomic numbers present in the complete records, sorted (reads every ``numbers``)."""
@@ -413,43 +291,6 @@ class StoreReader(Sequence):
 
 _ATTRIBUTES = ("charge", "energy", layout.EXTRAS)
 """The record attributes :meth:`StoreReader.get` reads (each read costs ~20 us)."""
-
-
-READER_METADATA_CACHE_BYTES = 2 * 2**20
-"""Ceiling of a reader's HDF5 metadata cache (HDF5's default grows to 32 MB).
-
-HDF5 sizes the cache by the on-disk size of its entries, but a decoded record header takes
-~20x that in memory: with the default, listing a 100k-record store left ~480 MB resident
-(and every DataLoader worker copied it), with 2 MB ~60 MB. Records are read once per pass
-in random order, so a small cache costs no measurable time (~0.4 ms per structure read,
-~1 ms per small record, either way)."""
-
-
-def _limit_metadata_cache(handle: h5py.File) -> None:
-    """Cap the HDF5 metadata cache of an open file at :data:`READER_METADATA_CACHE_BYTES`."""
-    config = handle.id.get_mdc_config()
-    config.set_initial_size = True
-    config.initial_size = config.max_size = READER_METADATA_CACHE_BYTES
-    config.min_size = min(config.min_size, READER_METADATA_CACHE_BYTES)
-    handle.id.set_mdc_config(config)
-
-
-def _home_position(translations: np.ndarray) -> int | None:
-    """Position of R = (0, 0, 0) in ``translations`` (n_R, 3), or None."""
-    hits = np.flatnonzero(~translations.any(axis=1))
-    return int(hits[0]) if hits.size else None
-
-
-def _numeric(values: np.ndarray, source: Path, key: str, name: str) -> np.ndarray:
-    """``values`` when they are numbers (int, uint or float), else an error.
-
-    Raises:
-        StoreFormatError: Strings, compounds, booleans, objects, ...
-    """
-    if values.dtype.kind not in "iuf":
-        raise StoreFormatError(f"{source}: record {key!r} has {name} of type {values.dtype}, expected "
-                               f"numbers; {checks.DAMAGED_FIX}")
-    return values
 
 
 def open_store(path: str | os.PathLike[str]) -> StoreReader:
