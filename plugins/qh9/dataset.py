@@ -6,6 +6,10 @@ order (from PySCF order), Hartree, and S recomputed with PySCF for the same atom
 (cached; see :mod:`hamkit_plugins.qh9.overlap_cache`). The overlap of a QH9-dynamic record
 is computed from the stored Bohr coordinates directly, so no unit round trip enters it.
 
+:meth:`Qh9Dataset.key_and_structure` (what data preparation calls for every record) reads
+only the atoms: same key, numbers, positions and charge as the full record, without
+decoding, checking or reordering H and without computing (or loading) S.
+
 Record extras: ``qh9_id`` (the ``id`` field) and, for QH9-dynamic, ``geo_id`` (the
 molecule a geometry belongs to: keep one ``geo_id`` in one split), ``ekin``, ``epot``,
 ``etot``, ``time`` and ``converged`` as stored.
@@ -28,7 +32,7 @@ from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.data.validation import check_matrix, check_numbers, check_positions, record_error, scan_basis
 from hamkit.physics.orbital_order import matrix_to_canonical
 from hamkit_plugins.qh9.overlap_cache import CacheMode, OverlapCache
-from hamkit_plugins.qh9.sources import LmdbSource, RawRecord, SqliteSource, open_source
+from hamkit_plugins.qh9.sources import LmdbSource, RawRecord, RawStructure, SqliteSource, open_source
 
 QH9_ELEMENTS = (1, 6, 7, 8, 9)
 """Elements of QH9 (H, C, N, O, F): the default basis coverage of an LMDB file."""
@@ -103,18 +107,35 @@ class Qh9Dataset(FileDataset):
         raw = self.source.raw(position)
         return self.to_record(raw)
 
-    def to_record(self, raw: RawRecord) -> HamiltonianRecord:
-        """Check one stored record and turn it into a canonical record (Angstrom, Hartree).
+    def key_and_structure(self, index: int) -> tuple[str, Structure]:
+        """Key and atoms of record ``index`` (negative allowed) without its matrices.
 
-        Args:
-            raw: The record as stored.
+        Equal to ``(self[index].key, self[index].structure)`` for every record: the same
+        checks of atomic numbers, atom count and positions, the same Bohr to Angstrom
+        conversion, charge 0.
 
-        Returns:
-            The record; key = the ``id`` field.
+        Skipped: decoding ``Ham`` (:func:`hamkit_plugins.qh9.sources.decode_matrix`), its
+        size/symmetry/finiteness checks, the reordering of H and S to the canonical order,
+        and computing S with PySCF or loading it from the overlap cache. SQLite: the ``Ham``
+        column is not even read. LMDB: each value is one pickle, which cannot be read in
+        part, so the whole value (``Ham`` included) is still unpickled. A record whose
+        *matrix* is damaged therefore passes here and fails only when read in full.
 
         Raises:
-            RecordError: Any inconsistency (names file and record, says what to do).
+            IndexError: Out of range.
+            RecordError: Bad atoms or positions (names file and record).
         """
+        position = int(index)
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError(f"record {index} out of range ({len(self)} records in {self.path})")
+        raw = self.source.structure(position)
+        return str(raw.record_id), self._structure(raw)[0]
+
+    def _structure(self, raw: RawStructure) -> tuple[Structure, np.ndarray, str]:
+        """Checked atoms of a stored record: ``(structure in Angstrom, stored positions,
+        their unit)``; the one code path of full and structure-only reads."""
         name = raw.name
         fix = ("list them in option 'elements'" if self.config.elements is not None
                or isinstance(self.source, LmdbSource) else "choose a basis that has them (option "
@@ -128,6 +149,23 @@ class Qh9Dataset(FileDataset):
             positions, unit = stored * bohr_in_angstrom(), "Bohr"
         else:
             positions, unit = stored, "Angstrom"
+        return Structure(numbers, positions), stored, unit
+
+    def to_record(self, raw: RawRecord) -> HamiltonianRecord:
+        """Check one stored record and turn it into a canonical record (Angstrom, Hartree).
+
+        Args:
+            raw: The record as stored.
+
+        Returns:
+            The record; key = the ``id`` field.
+
+        Raises:
+            RecordError: Any inconsistency (names file and record, says what to do).
+        """
+        name = raw.name
+        structure, stored, unit = self._structure(raw)
+        numbers = structure.numbers
         n_orbitals = self.basis.total_orbitals(numbers)
         hamiltonian = check_matrix(raw.hamiltonian, n_orbitals, name="Ham", source=self.path,
                                    record=name, basis_name=self.basis.name)
@@ -136,7 +174,7 @@ class Qh9Dataset(FileDataset):
                                record=name, basis_name=self.basis.name)
         extras: dict[str, Any] = {"qh9_id": raw.record_id, **raw.extras}
         return HamiltonianRecord(
-            structure=Structure(numbers, positions),
+            structure=structure,
             hamiltonian=matrix_to_canonical(hamiltonian, numbers, self.basis, "pyscf"),
             overlap=matrix_to_canonical(overlap, numbers, self.basis, "pyscf"),
             key=str(raw.record_id),

@@ -14,6 +14,11 @@ pickled dict of the same fields (``N``/``num_nodes``, ``Z``/``atoms``, ``pos``, 
 single LMDB file is accepted. Values are unpickled with an allow-list (see
 :mod:`hamkit_plugins.qh9.safe_pickle`), and only from files the user names.
 
+Both layouts offer a structure-only read (``structure(position)``, a :class:`RawStructure`)
+that never decodes ``Ham`` (:func:`decode_matrix`): SQLite does not even select the column;
+an LMDB value is one pickle, which cannot be read in part, so it is still unpickled whole
+(the ``Ham`` bytes or array are materialized), but ``Ham`` is not decoded.
+
 These classes only decode bytes; units, basis and conventions are the dataset's job.
 """
 
@@ -34,6 +39,8 @@ from hamkit.data.validation import record_error
 from hamkit_plugins.qh9.safe_pickle import loads_restricted
 
 STABLE_COLUMNS = ("id", "N", "Z", "pos", "Ham")
+STRUCTURE_COLUMNS = ("id", "N", "Z", "pos")
+"""Columns a structure-only read selects (never ``Ham``)."""
 DYNAMIC_COLUMNS = ("id", "geo_id", "N", "Z", "pos", "ekin", "epot", "etot", "time", "Ham", "converged")
 DYNAMIC_EXTRAS = ("geo_id", "ekin", "epot", "etot", "time", "converged")
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -42,8 +49,8 @@ _FIELD_ALIASES = {"N": ("N", "num_nodes"), "Z": ("Z", "atoms"), "pos": ("pos",),
 
 
 @dataclass
-class RawRecord:
-    """One QH9 record as stored (no unit or order conversion).
+class RawStructure:
+    """The atoms of one QH9 record as stored (no unit conversion, no matrices).
 
     Attributes:
         name: Record name for messages (``"id=7"``).
@@ -51,8 +58,6 @@ class RawRecord:
         n_atoms: The ``N`` field (None when absent).
         numbers: Atomic numbers as decoded, shape (n,).
         positions: Position values as decoded (flat or (n, 3)), file units.
-        hamiltonian: Hamiltonian values as decoded (flat or square), PySCF order, Hartree.
-        extras: Other fields (dynamic: geo_id, ekin, epot, etot, time, converged).
     """
 
     name: str
@@ -60,7 +65,18 @@ class RawRecord:
     n_atoms: int | None
     numbers: np.ndarray
     positions: np.ndarray
-    hamiltonian: np.ndarray
+
+
+@dataclass
+class RawRecord(RawStructure):
+    """One QH9 record as stored (no unit or order conversion).
+
+    Attributes (besides those of :class:`RawStructure`):
+        hamiltonian: Hamiltonian values as decoded (flat or square), PySCF order, Hartree.
+        extras: Other fields (dynamic: geo_id, ekin, epot, etot, time, converged).
+    """
+
+    hamiltonian: np.ndarray = field(default_factory=lambda: np.zeros(0))
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,6 +100,16 @@ def decode_array(value: Any, dtype: type, what: str, source: Path, name: str) ->
     except (TypeError, ValueError) as error:
         raise record_error(source, name, f"field {what!r} cannot be read as numbers ({error})",
                            "the file is damaged") from None
+
+
+def decode_matrix(value: Any, source: Path, name: str) -> np.ndarray:
+    """The ``Ham`` field as flat float64 values (only full reads call this, never
+    ``structure()``).
+
+    Raises:
+        RecordError: As :func:`decode_array`.
+    """
+    return decode_array(value, np.float64, "Ham", source, name)
 
 
 def _scalar(value: Any) -> Any:
@@ -162,13 +188,23 @@ class SqliteSource:
         row = self._row(position, self._columns)
         extras = {key: _scalar(row[key]) for key in DYNAMIC_EXTRAS if key in row}
         return RawRecord(
+            **vars(self._structure_of(row, name)),
+            hamiltonian=decode_matrix(row["Ham"], self.path, name),
+            extras=extras,
+        )
+
+    def structure(self, position: int) -> RawStructure:
+        """The atoms of the record at ``position`` as stored; selects only ``id, N, Z, pos``
+        (the ``Ham`` blob is never read)."""
+        return self._structure_of(self._row(position, STRUCTURE_COLUMNS), self.names[position])
+
+    def _structure_of(self, row: dict[str, Any], name: str) -> RawStructure:
+        return RawStructure(
             name=name,
             record_id=int(row["id"]),
             n_atoms=None if row["N"] is None else int(row["N"]),
             numbers=decode_array(row["Z"], np.int32, "Z", self.path, name),
             positions=decode_array(row["pos"], np.float64, "pos", self.path, name),
-            hamiltonian=decode_array(row["Ham"], np.float64, "Ham", self.path, name),
-            extras=extras,
         )
 
     def close(self) -> None:
@@ -295,19 +331,32 @@ class LmdbSource:
     def raw(self, position: int) -> RawRecord:
         """The record at ``position`` as stored."""
         value = self._value(position)
-        index_name = self.names[position]
-        record_id = _scalar(value.get("id", _index(self.keys[position])))
-        name = f"id={record_id} ({index_name})"
-        n_atoms = _scalar(self._field(value, "N", name))
+        structure = self._structure_of(value, position)
         extras = {key: _scalar(value[key]) for key in DYNAMIC_EXTRAS if key in value}
         return RawRecord(
+            **vars(structure),
+            hamiltonian=decode_matrix(self._field(value, "Ham", structure.name), self.path, structure.name),
+            extras=extras,
+        )
+
+    def structure(self, position: int) -> RawStructure:
+        """The atoms of the record at ``position`` as stored.
+
+        The value is one pickle, so it is still unpickled whole (its ``Ham`` bytes or array
+        are materialized); ``Ham`` is neither looked up nor decoded.
+        """
+        return self._structure_of(self._value(position), position)
+
+    def _structure_of(self, value: dict[str, Any], position: int) -> RawStructure:
+        record_id = _scalar(value.get("id", _index(self.keys[position])))
+        name = f"id={record_id} ({self.names[position]})"
+        n_atoms = _scalar(self._field(value, "N", name))
+        return RawStructure(
             name=name,
             record_id=int(record_id),
             n_atoms=None if n_atoms is None else int(n_atoms),
             numbers=decode_array(self._field(value, "Z", name), np.int32, "Z", self.path, name),
             positions=decode_array(self._field(value, "pos", name), np.float64, "pos", self.path, name),
-            hamiltonian=decode_array(self._field(value, "Ham", name), np.float64, "Ham", self.path, name),
-            extras=extras,
         )
 
     def close(self) -> None:

@@ -257,3 +257,85 @@ def test_truncated_lmdb_is_refused_before_any_read(tmp_path, references):
         handle.truncate(size - 4096)
     with pytest.raises(HamkitError, match="t.lmdb: is truncated"):
         open_qh9(path)
+
+
+# --------------------------------------------------------------------- structure-only reads
+def write_layout(tmp_path: Path, references, layout: str, dynamic: bool) -> Path:
+    """The two references in one QH9 layout (``sqlite``, ``lmdb``)."""
+    rows = qh9_rows(references, dynamic=dynamic)
+    if layout == "sqlite":
+        return write_sqlite(tmp_path / "QH9.db", rows, dynamic=dynamic)
+    return write_lmdb(tmp_path / "qh9.lmdb", rows)
+
+
+LAYOUTS = pytest.mark.parametrize("layout, dynamic", [("sqlite", False), ("sqlite", True),
+                                                      ("lmdb", False), ("lmdb", True)],
+                                  ids=["sqlite-stable", "sqlite-dynamic", "lmdb-stable", "lmdb-dynamic"])
+
+
+@LAYOUTS
+def test_key_and_structure_equals_the_full_read(tmp_path, references, layout, dynamic):
+    dataset = open_qh9(write_layout(tmp_path, references, layout, dynamic))
+    assert len(dataset) == 2
+    for index in [0, 1, -1, -2]:
+        record = dataset[index]
+        key, structure = dataset.key_and_structure(index)
+        assert key == record.key
+        np.testing.assert_array_equal(structure.numbers, record.structure.numbers)
+        assert structure.numbers.dtype == record.structure.numbers.dtype
+        np.testing.assert_array_equal(structure.positions, record.structure.positions)  # bit for bit
+        assert structure.charge == record.structure.charge == 0
+        assert structure.cell is None and structure.pbc == record.structure.pbc
+    with pytest.raises(IndexError):
+        dataset.key_and_structure(2)
+    with pytest.raises(IndexError):
+        dataset.key_and_structure(-3)
+    limited = open_qh9(dataset.path, limit=1)
+    assert limited.key_and_structure(-1)[0] == "10"
+    with pytest.raises(IndexError):
+        limited.key_and_structure(1)
+
+
+@LAYOUTS
+@pytest.mark.parametrize("target", ["decode_matrix", "check_matrix", "matrix_to_canonical", "overlap"])
+def test_key_and_structure_skips_the_matrices(tmp_path, references, monkeypatch, layout, dynamic, target):
+    from hamkit_plugins.qh9 import dataset as dataset_module
+    from hamkit_plugins.qh9 import sources as sources_module
+
+    dataset = open_qh9(write_layout(tmp_path, references, layout, dynamic))
+    expected = [(record.key, record.structure) for record in dataset]
+
+    def fail(*args, **kwargs):
+        raise AssertionError(f"{target} called")
+
+    owner = {"decode_matrix": sources_module, "check_matrix": dataset_module,
+             "matrix_to_canonical": dataset_module, "overlap": dataset.overlaps}[target]
+    monkeypatch.setattr(owner, target, fail)
+    for index, (key, structure) in enumerate(expected):
+        assert dataset.key_and_structure(index)[0] == key
+        np.testing.assert_array_equal(dataset.key_and_structure(index)[1].positions, structure.positions)
+    with pytest.raises(AssertionError, match=f"{target} called"):  # negative control: full reads do call it
+        dataset[0]
+
+
+def test_sqlite_structure_reads_never_select_the_hamiltonian(tmp_path, references):
+    dataset = open_qh9(write_layout(tmp_path, references, "sqlite", dynamic=True))
+    statements: list[str] = []
+    dataset.source._connection.get().set_trace_callback(statements.append)
+    sizes = [dataset.key_and_structure(index)[1].n_atoms for index in range(len(dataset))]
+    assert sizes == [len(reference.numbers) for reference in references]
+    assert statements and not any("Ham" in statement for statement in statements), statements
+    dataset[0]
+    assert "Ham" in statements[-1]  # control: the full read selects it
+
+
+def test_key_and_structure_checks_the_atoms_like_the_full_read(tmp_path, references):
+    ref = references[0]
+    path = write_sqlite(tmp_path / "bad.db", qh9_rows([ref], dynamic=False, z=ref.numbers[:2]), dynamic=False)
+    with pytest.raises(HamkitError, match=r"bad.db: record id=10: N = 3 but Z holds 2 atoms"):
+        open_qh9(path).key_and_structure(0)
+    ham = np.zeros((20, 20))  # a damaged matrix is found only by the full read
+    path = write_sqlite(tmp_path / "ham.db", qh9_rows([ref], dynamic=False, ham=ham), dynamic=False)
+    assert open_qh9(path).key_and_structure(0)[0] == "10"
+    with pytest.raises(HamkitError, match=r"ham.db: record id=10: Ham has shape"):
+        open_qh9(path)[0]
