@@ -51,7 +51,7 @@ from hamkit_plugins.qhnet.layers import (
     QHNetState,
     SelfLayer,
 )
-from hamkit_plugins.qhnet.so3 import SO3TensorProduct
+from hamkit_plugins.qhnet.so3 import SO3TensorProduct, allow_compiles_per_product
 
 
 class QHNetConfig(ComponentConfig):
@@ -200,9 +200,11 @@ class QHNetFeaturizer(Featurizer):
                 )
             )
         self.blocks = nn.ModuleList(blocks)
-        for module in self.blocks.modules():
-            if isinstance(module, SO3TensorProduct):
-                module.compiled = config.compile
+        products = [module for module in self.blocks.modules() if isinstance(module, SO3TensorProduct)]
+        for module in products:
+            module.compiled = config.compile
+        if config.compile:
+            allow_compiles_per_product(len(products))
         self.self_output = OutputProjection(config.hidden, lmax, config.output_channels)
         self.pair_output = OutputProjection(config.hidden, lmax, config.output_channels)
 

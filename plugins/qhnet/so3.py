@@ -203,6 +203,29 @@ shape, for any number of items). A module-level function taking the module as an
 so that copies of a model (the EMA) run with their own weights."""
 
 
+COMPILES_PER_PRODUCT = 4
+"""Compiled variants budgeted per tensor-product module: the model's own, its EMA copy's (dynamo
+guards on the module object, so every copy is compiled anew), and room for both in eval mode."""
+
+
+def allow_compiles_per_product(count: int) -> None:
+    """Raise dynamo's per-function recompile limit so ``count`` tensor products all stay compiled.
+
+    Every tensor-product module passed to :data:`_compiled_fused` is a guard set of its own;
+    past ``torch._dynamo.config.recompile_limit`` (8 by default) dynamo silently runs the rest
+    eagerly (measured: the EMA copy's test evaluation of the reference-size model hit it). The
+    limit is only ever raised.
+
+    Args:
+        count: Tensor-product modules of one model.
+    """
+    import torch._dynamo.config as dynamo_config
+
+    wanted = COMPILES_PER_PRODUCT * count
+    dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, wanted)
+    dynamo_config.accumulated_recompile_limit = max(dynamo_config.accumulated_recompile_limit, 2 * wanted)
+
+
 class DegreeLinear(nn.Module):
     """Channel mixing within each degree (equivariant linear map), optional bias on degree 0.
 

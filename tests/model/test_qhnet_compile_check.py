@@ -113,3 +113,19 @@ def test_cli_train_without_a_compiler_exits_2_without_traceback(tmp_path, capsys
     assert "error: model.featurizer.compile: true needs a C++ compiler" in err
     assert "set compile: false" in err
     assert no_compiler
+
+
+def test_compile_raises_the_recompile_limit_to_cover_every_product_and_its_ema_copy(basis, monkeypatch):
+    import torch._dynamo.config as dynamo_config
+
+    monkeypatch.setattr(compile_check, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(dynamo_config, "recompile_limit", 8)
+    plain = _build(basis)
+    assert dynamo_config.recompile_limit == 8  # negative control: eager models leave dynamo alone
+    compiled = _build(basis, compile=True)
+    products = sum(isinstance(m, SO3TensorProduct) for m in compiled.modules())
+    assert products > 2 and plain is not compiled
+    assert dynamo_config.recompile_limit == so3.COMPILES_PER_PRODUCT * products
+    monkeypatch.setattr(dynamo_config, "recompile_limit", 10_000)
+    _build(basis, compile=True)
+    assert dynamo_config.recompile_limit == 10_000  # only ever raised
