@@ -19,7 +19,8 @@ from hamkit.plugin_host import load_plugins
 from hamkit.recipe import load_recipe
 from hamkit.testing.equivariance import assert_hamiltonian_equivariant, assert_hamiltonian_symmetric
 
-RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
+RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml")) + sorted(
+    (Path(__file__).resolve().parents[2] / "recipes" / "evidence").glob("*.yaml"))
 GENERATED_DATA_STAND_INS = {"qm9_like_scf.yaml": ["data.dataset.path=embedded:qm9_mini"]}
 """Recipes whose data a README command makes: the model is checked on embedded data with the same elements."""
 
