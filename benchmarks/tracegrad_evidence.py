@@ -223,8 +223,12 @@ def best_seed(ablation: Path, variant: str, seeds: list[int]) -> int:
 
 def scf_report(ablation: Path, out: Path, variants: list[str], done: dict[str, list[int]], xc: str,
                limit: int | None) -> dict:
-    """SCF cycles from each variant's best model on the test split vs 'minao'."""
-    results = {}
+    """SCF cycles from each variant's best model on the test split vs 'minao'.
+
+    Variants measured before (in ``scf.json``) and not asked for again are kept.
+    """
+    previous = out / "scf.json"
+    results = json.loads(previous.read_text()) if previous.is_file() else {}
     for variant in variants:
         if not done[variant]:
             continue
@@ -243,6 +247,7 @@ def scf_report(ablation: Path, out: Path, variants: list[str], done: dict[str, l
             "max_energy_difference_ha": float(max(abs(r.result.energy_guess - r.result.energy_minao) for r in rows)),
         }
         print(f"scf: {variant} seed {seed}: ratio {ratios.mean():.3f} ± {ratios.std(ddof=1):.3f}", flush=True)
+    results = {v: results[v] for v in [*variants, *results] if v in results}
     (out / "scf.json").write_text(json.dumps(results, indent=2))
     lines = ["# SCF cycles from the predicted H vs 'minao' (test split)", "",
              "Each variant's best seed (lowest test H MAE); conv_tol 1e-9 Ha; ratio = cycles from the "
