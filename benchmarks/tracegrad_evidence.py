@@ -31,10 +31,10 @@ import numpy as np
 from scipy import stats
 
 from hamkit.ablation.manifest import MANIFEST_FILE
-from hamkit.ablation.report import write_reports
+from hamkit.ablation.report import paired_comparison, write_reports
 from hamkit.ablation.runner import is_finished, run_dir_of
 from hamkit.ablation.spec import load_ablation
-from hamkit.cli.scf_cmd import compare_cycles, split_structures
+from hamkit.cli.scf_cmd import compare_cycles, cycle_summary, split_structures
 from hamkit.engine.inference import predict_matrices
 from hamkit.engine.plots import _pyplot, save_png
 from hamkit.engine.prepare import prepare_data
@@ -55,12 +55,12 @@ def finished_runs(ablation: Path) -> tuple[list[str], list[int], dict[str, list[
     return variants, seeds, done
 
 
-def test_orbital_errors(trained: TrainedModel) -> list[np.ndarray]:
+def test_orbital_errors(trained: TrainedModel) -> list[tuple[np.ndarray, int]]:
     """Per-orbital occupied energy errors (µHa) of every test structure of a run, lowest first.
 
     Returns:
-        One (n_occupied,) array per test structure, and the core count is the same for all
-        structures of one stoichiometry (water: 1).
+        One ``(errors, n_core)`` per test structure: the (n_occupied,) errors, lowest orbital
+        first, and how many of them are core orbitals (water: 1).
     """
     data = prepare_data(trained.recipe)
     records = [data.dataset[int(i)] for i in data.splits["test"]]
@@ -85,16 +85,12 @@ def orbital_summary(errors: list) -> dict[str, object]:
             "valence_mae": float(np.mean(valence)) if valence else math.nan, "structures": len(errors)}
 
 
-def paired(values: dict[int, float], reference: dict[int, float]) -> str:
-    """``diff ± std (p)`` of paired seeds, or a note when fewer than two pair up."""
-    seeds = sorted(set(values) & set(reference))
-    if len(seeds) < 2:
-        return f"{len(seeds)} paired seed(s)"
-    diffs = np.array([values[s] - reference[s] for s in seeds])
-    std = diffs.std(ddof=1)
-    p = 1.0 if std == 0 else float(2 * stats.t.sf(abs(diffs.mean() / (std / math.sqrt(len(diffs)))), len(diffs) - 1))
-    relative = 100 * diffs.mean() / np.mean([reference[s] for s in seeds])
-    return f"{diffs.mean():+.1f} ± {std:.1f} ({relative:+.0f}%, p = {p:.3f})"
+def paired(results: dict, reference: str, variant: str, key: str) -> str:
+    """``diff ± std (relative, p)`` of paired seeds (:func:`paired_comparison`), or a note."""
+    c = paired_comparison(results, reference, variant, key)
+    if c["n"] < 2:
+        return f"{c['n']} paired seed(s)"
+    return f"{c['mean']:+.1f} ± {c['std']:.1f} ({c['relative']:+.0f}%, p = {c['p']:.3f})"
 
 
 def orbital_report(ablation: Path, out: Path, variants: list[str], done: dict[str, list[int]]) -> dict:
@@ -124,9 +120,7 @@ def orbital_report(ablation: Path, out: Path, variants: list[str], done: dict[st
             vals = [r[key] for r in runs.values()]
             cells.append(f"{np.mean(vals):.0f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0:.0f}")
         for key in ("core_mae", "valence_mae"):
-            mine = {s: r[key] for s, r in runs.items()}
-            base = {s: r[key] for s, r in results[reference].items()}
-            cells.append("-" if variant == reference else paired(mine, base))
+            cells.append("-" if variant == reference else paired(results, reference, variant, key))
         orbitals = [r["per_orbital"] for r in runs.values() if r["per_orbital"] is not None]
         per = " / ".join(f"{v:.0f}" for v in np.mean(orbitals, axis=0)) if orbitals else "-"
         lines.append(f"| {variant} | {len(runs)} | " + " | ".join(cells) + f" | {per} |")
@@ -236,17 +230,15 @@ def scf_report(ablation: Path, out: Path, variants: list[str], done: dict[str, l
         trained = load_trained_model(run_dir_of(ablation, variant, seed))
         structures = split_structures(trained, "test")[:limit]
         rows = compare_cycles(trained, structures, xc, conv_tol=1e-9, max_cycle=100)
-        ratios = np.array([row.result.ratio for row in rows])
+        summary = cycle_summary(rows)
         results[variant] = {
             "seed": seed, "structures": len(rows), "xc": xc,
-            "cycles_predicted": float(np.mean([r.result.cycles_guess for r in rows])),
-            "cycles_minao": float(np.mean([r.result.cycles_minao for r in rows])),
-            "ratio_mean": float(ratios.mean()), "ratio_std": float(ratios.std(ddof=1)),
-            "ratio_median": float(np.median(ratios)),
-            "not_converged": int(sum(not (r.result.converged_guess and r.result.converged_minao) for r in rows)),
+            "cycles_predicted": summary["cycles_predicted"], "cycles_minao": summary["cycles_minao"],
+            "ratio_mean": summary["ratio"], "ratio_std": summary["ratio_std"],
+            "ratio_median": summary["ratio_median"], "not_converged": summary["not_converged"],
             "max_energy_difference_ha": float(max(abs(r.result.energy_guess - r.result.energy_minao) for r in rows)),
         }
-        print(f"scf: {variant} seed {seed}: ratio {ratios.mean():.3f} ± {ratios.std(ddof=1):.3f}", flush=True)
+        print(f"scf: {variant} seed {seed}: ratio {summary['ratio']:.3f} ± {summary['ratio_std']:.3f}", flush=True)
     results = {v: results[v] for v in [*variants, *results] if v in results}
     (out / "scf.json").write_text(json.dumps(results, indent=2))
     lines = ["# SCF cycles from the predicted H vs 'minao' (test split)", "",

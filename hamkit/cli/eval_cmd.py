@@ -76,9 +76,16 @@ def evaluation_data(trained: TrainedModel, args: argparse.Namespace) -> tuple[Da
         dataset = open_data_file(args.data, args.data_format)
         return dataset, np.arange(len(dataset)), f"{args.data} ({args.data_format})"
     split = args.split or "test"
+    dataset, indices = run_split(trained, split)
+    return dataset, indices, f"{split} split" if split != "all" else "whole dataset"
+
+
+def run_split(trained: TrainedModel, split: str) -> tuple[Dataset, np.ndarray]:
+    """The run's own dataset, re-made from its recipe, and the record indices of ``split``
+    (one of :data:`SPLITS`; ``all`` is every record)."""
     data = prepare_data(trained.recipe)
     indices = np.arange(len(data.dataset)) if split == "all" else data.splits[split]
-    return data.dataset, indices, f"{split} split" if split != "all" else "whole dataset"
+    return data.dataset, indices
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
-from hamkit.cli.eval_cmd import SPLITS
+from hamkit.cli.eval_cmd import SPLITS, run_split
 from hamkit.cli.model_options import (
     MANY_STRUCTURES,
     add_model_argument,
@@ -122,14 +122,15 @@ def cycles_table(rows: list[SCFRow], title: str) -> Table:
         r = row.result
         flag = "" if r.converged_guess and r.converged_minao else " (not converged)"
         table.add_row(row.name, str(row.atoms), str(r.cycles_guess), str(r.cycles_minao), f"{r.ratio:.2f}{flag}")
-    means = _means(rows)
+    means = cycle_summary(rows)
     table.add_section()
     table.add_row("mean", "", f"{means['cycles_predicted']:.1f}", f"{means['cycles_minao']:.1f}",
                   f"{means['ratio']:.2f} ± {means['ratio_std']:.2f}")
     return table
 
 
-def _means(rows: list[SCFRow]) -> dict[str, float]:
+def cycle_summary(rows: list[SCFRow]) -> dict[str, float]:
+    """Mean cycles of both starts, the ratio's mean, std (ddof=1) and median, and unconverged runs."""
     ratios = np.array([r.result.ratio for r in rows])
     return {"cycles_predicted": float(np.mean([r.result.cycles_guess for r in rows])),
             "cycles_minao": float(np.mean([r.result.cycles_minao for r in rows])),
@@ -145,16 +146,13 @@ def split_structures(trained: TrainedModel, split: str) -> list[NamedStructure]:
     Raises:
         HamkitError: The dataset cannot be opened or the split is empty.
     """
-    from hamkit.engine.prepare import prepare_data
-
-    data = prepare_data(trained.recipe)
-    indices = np.arange(len(data.dataset)) if split == "all" else data.splits[split]
+    dataset, indices = run_split(trained, split)
     if len(indices) == 0:
         raise HamkitError(f"the run's {split} split is empty: nothing to run SCF on")
-    source = data.dataset.path or "data"
+    source = dataset.path or "data"
     structures = []
     for index in indices:
-        record = data.dataset[int(index)]
+        record = dataset[int(index)]
         structures.append(NamedStructure(f"{source}: record {record.key or index}", record.structure))
     return structures
 
@@ -188,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
     rows = compare_cycles(trained, structures, args.xc, args.conv_tol, args.max_cycle, args.batch_size, track)
     if args.json:
         print_json({"xc": args.xc, "basis": trained.basis.name, "structures": [row.to_dict() for row in rows],
-                    "mean": _means(rows)})
+                    "mean": cycle_summary(rows)})
         return 0
     console = Console()
     console.print(f"model: {describe_model(trained)}", markup=False, highlight=False)
