@@ -52,16 +52,16 @@ from hamkit.errors import HamkitError
 from hamkit.nn import MAX_ATOMIC_NUMBER, GaussianBasis, cosine_envelope, species_indices, species_table
 from hamkit.physics.frames import to_e3nn_frame
 from hamkit_plugins.mace.config import MACEConfig, mace_option_problems
+from hamkit_plugins.mace.edges import graph_batch, message_edges, pair_vectors
 from hamkit_plugins.mace.layers import (
     DegreeRMSNorm,
     PairFeatures,
     SelfFeatures,
     degree_irreps,
-    radius_edges,
     scalar_indices,
     sh_irreps,
 )
-from hamkit_plugins.mace.loading import _building, import_mace_modules
+from hamkit_plugins.mace.loading import _building, build_mace_backbone
 from hamkit_plugins.mace.state import MACEGeometry, MACEState
 
 
@@ -134,7 +134,7 @@ class MACEFeaturizer(Featurizer):
         self.register_buffer("scalar_index", scalar_indices(self.features_irreps), persistent=False)
 
         with _building(torch.float64):
-            self.mace = self._build_mace(config, species)
+            self.mace = build_mace_backbone(config, species)
             self.norm = DegreeRMSNorm(self.features_irreps) if config.feature_norm == "rms" else torch.nn.Identity()
             bottleneck = degree_irreps(config.bottleneck, config.lmax, symmetry)
             self.self_features = SelfFeatures(self.features_irreps, out_irreps, bottleneck)
@@ -153,35 +153,6 @@ class MACEFeaturizer(Featurizer):
             if buffer.dtype == torch.float64
         }
         self.to(dtype)
-
-    @staticmethod
-    def _build_mace(config: MACEConfig, species: tuple[int, ...]) -> torch.nn.Module:
-        modules = import_mace_modules()
-        import numpy as np
-
-        model = modules.MACE(
-            r_max=config.cutoff,
-            num_bessel=config.num_radial,
-            num_polynomial_cutoff=config.num_polynomial_cutoff,
-            max_ell=config.max_ell,
-            interaction_cls=modules.RealAgnosticResidualInteractionBlock,
-            interaction_cls_first=modules.RealAgnosticInteractionBlock,
-            num_interactions=config.num_interactions,
-            num_elements=len(species),
-            hidden_irreps=degree_irreps(config.channels, config.lmax, config.symmetry),
-            MLP_irreps=o3.Irreps("16x0e"),
-            atomic_energies=np.zeros(len(species)),
-            avg_num_neighbors=config.avg_num_neighbors,
-            atomic_numbers=list(species),
-            correlation=config.correlation,
-            gate=torch.nn.functional.silu,
-            radial_MLP=list(config.radial_mlp),
-            radial_type=config.radial_type,
-            use_so3=config.symmetry == "so3",
-            keep_last_layer_irreps=True,
-        )
-        model.readouts = torch.nn.ModuleList()  # energy readouts: unused parameters
-        return model
 
     @classmethod
     def from_config(cls, config: ComponentConfig, context: BuildContext) -> "MACEFeaturizer":
@@ -233,48 +204,10 @@ class MACEFeaturizer(Featurizer):
         index = species_indices(self.species_lookup, graph.z, "mace")
         return torch.nn.functional.one_hot(index, len(self.species)).to(self.dtype)
 
-    def _batch(self, graph: StructureGraph) -> torch.Tensor:
-        batch = getattr(graph, "batch", None)
-        if batch is None:
-            return torch.zeros(graph.z.shape[0], dtype=torch.long, device=graph.z.device)
-        return batch.long()
-
     def message_edges(self, graph: StructureGraph, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """MACE's message edges (sender i, receiver j) and their vectors r_ij (e3nn frame).
-
-        Molecules: every ordered pair of atoms of one structure closer than ``cutoff``.
-        Crystals (graphs with ``pair_shift``): the graph's periodic pairs (self-images
-        included) closer than ``cutoff``, with ``r_ij = pos_j - pos_i + pair_shift``.
-
-        Args:
-            graph: The (batched) graph.
-            pos: (n_atoms, 3) positions in e3nn's frame, parameter dtype.
-
-        Returns:
-            ``(edge_index (2, n_edges), vectors (n_edges, 3))``.
-
-        Raises:
-            HamkitError: A crystal whose graph pairs reach less far than MACE's cutoff.
-        """
-        shift = getattr(graph, "pair_shift", None)
-        if shift is None:
-            edge_index = radius_edges(pos, self._batch(graph), self.config.cutoff)
-            return edge_index, pos[edge_index[1]] - pos[edge_index[0]]
-        if self.pair_cutoff is None or self.pair_cutoff < self.config.cutoff:
-            raise HamkitError(
-                f"mace: periodic graphs need pair_cutoff >= cutoff ({self.config.cutoff} A) so that every "
-                f"message edge is among the graph's periodic pairs; got pair_cutoff {self.pair_cutoff}")
-        pairs = graph.pair_index.long()
-        vectors = pos[pairs[1]] - pos[pairs[0]] + to_e3nn_frame(shift.to(self.dtype))
-        within = vectors.norm(dim=-1) < self.config.cutoff
-        return pairs[:, within], vectors[within]
-
-    def pair_vectors(self, graph: StructureGraph, pos: torch.Tensor) -> torch.Tensor:
-        """r_ij of the graph's pairs (e3nn frame), periodic images included, (n_pairs, 3)."""
-        pairs = graph.pair_index.long()
-        vectors = pos[pairs[1]] - pos[pairs[0]]
-        shift = getattr(graph, "pair_shift", None)
-        return vectors if shift is None else vectors + to_e3nn_frame(shift.to(self.dtype))
+        """MACE's message edges and their vectors: :func:`~hamkit_plugins.mace.edges.message_edges`
+        at this featurizer's ``cutoff`` and ``pair_cutoff``."""
+        return message_edges(graph, pos, self.config.cutoff, self.pair_cutoff)
 
     def mace_inputs(self, graph: StructureGraph) -> dict[str, torch.Tensor]:
         """The PyG-style batch dict ``mace.modules.MACE.forward`` accepts, for this graph.
@@ -284,7 +217,7 @@ class MACEFeaturizer(Featurizer):
         molecules), so MACE's own ``pos[j] - pos[i] + shift`` gives the same edges.
         """
         pos = to_e3nn_frame(graph.pos.to(self.dtype)).clone()
-        batch = self._batch(graph)
+        batch = graph_batch(graph)
         edge_index, vectors = self.message_edges(graph, pos)
         shifts = (vectors - (pos[edge_index[1]] - pos[edge_index[0]])).detach()
         n_graphs = int(batch.max()) + 1 if batch.numel() else 0
@@ -317,8 +250,8 @@ class MACEFeaturizer(Featurizer):
         if edge_cutoff is not None:  # MACE built with apply_cutoff=False: not the case here
             edge_feats = edge_feats * edge_cutoff
         pair_index = graph.pair_index.long()
-        pair_vectors = self.pair_vectors(graph, pos)
-        pair_distance = pair_vectors.norm(dim=-1)
+        vectors_ij = pair_vectors(graph, pos)
+        pair_distance = vectors_ij.norm(dim=-1)
         return MACEGeometry(
             node_attrs=node_attrs,
             edge_index=edge_index,
@@ -326,7 +259,7 @@ class MACEFeaturizer(Featurizer):
             edge_feats=edge_feats,
             pair_index=pair_index,
             pair_sh=o3.spherical_harmonics(
-                list(range(self.pair_sh_lmax + 1)), pair_vectors, normalize=True, normalization="component"
+                list(range(self.pair_sh_lmax + 1)), vectors_ij, normalize=True, normalization="component"
             ),
             pair_radial=self.pair_radial(pair_distance),
             pair_envelope=(
