@@ -151,11 +151,17 @@ def load_plugins(
         host.providers[name] = provider
 
     for kind, hook_name in hookspecs.REGISTER_HOOKS.items():
-        host.call_each(
-            hook_name,
-            lambda provider, kind=kind: {"register": Registrar(host.registry, kind, provider)},
-        )
+        host.call_each(hook_name, _register_kwargs(host.registry, kind))
     return host
+
+
+def _register_kwargs(registry: Registry, kind: str) -> Callable[[Provider], Mapping[str, Any]]:
+    """The ``make_kwargs`` of :meth:`PluginHost.call_each` for the ``hamkit_register_<kind>`` hook."""
+
+    def make_kwargs(provider: Provider) -> Mapping[str, Any]:
+        return {"register": Registrar(registry, kind, provider)}
+
+    return make_kwargs
 
 
 _HOST: PluginHost | None = None

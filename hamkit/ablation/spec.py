@@ -120,7 +120,7 @@ class Ablation:
             try:
                 apply_override(data, lines, assignment)
             except RecipeError as error:
-                raise _retag(error, assignment, origin, variant) from None
+                raise _retag(error, variant, (assignment, origin)) from None
             for key, value in list(lines.items()):
                 if value == Origin(f"--set {assignment}"):
                     lines[key] = origin
@@ -128,16 +128,24 @@ class Ablation:
             sections = validate_sections(data, lines)
             components = resolve_components(sections, registry, lines)
         except RecipeError as error:
-            raise _retag(error, None, None, variant) from None
+            raise _retag(error, variant) from None
         return ResolvedRecipe(self.base, sections, components, lines)
 
 
-def _retag(error: RecipeError, assignment: str | None, origin: Origin | None, variant: str) -> RecipeError:
+def _retag(error: RecipeError, variant: str, override: tuple[str, Origin] | None = None) -> RecipeError:
+    """``error`` with each message tagged with ``variant``.
+
+    Args:
+        error: The error of one variant's recipe.
+        variant: The variant's name.
+        override: The ``(assignment, origin)`` of the override being applied, if any: issues
+            located at ``--set ASSIGNMENT`` are moved to where the assignment was written.
+    """
     issues = []
     for issue in error.issues:
         where = issue.origin
-        if assignment is not None and where == Origin(f"--set {assignment}"):
-            where = origin
+        if override is not None and where == Origin(f"--set {override[0]}"):
+            where = override[1]
         issues.append(RecipeIssue(where, issue.path, f"[variant {variant}] {issue.message}"))
     return RecipeError(issues)
 

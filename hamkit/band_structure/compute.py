@@ -131,15 +131,17 @@ def compute_bands(trained: Any, target: BandTarget, settings: BandSettings,
     """
     structure = target.structure
     trained.check_elements(structure.numbers, target.name)
-    path = band_path(structure.cell, structure.pbc, settings.path, settings.npoints, settings.lattice_tolerance)
+    path = band_path(structure.require_cell(), structure.pbc, settings.path, settings.npoints,
+                     settings.lattice_tolerance)
     record = target.record
     predicted_h = predict_real_space(trained, structure, target.name)
-    reference_h = None if record is None else (record.translations, record.hamiltonian)
+    operators = None if record is None else _record_operators(record)
+    reference_h = None if operators is None else (operators[0], operators[1])
 
     def overlaps(kpoints: np.ndarray) -> np.ndarray:
         """S(k) (n_k, n, n): the record's S(R) summed, else PySCF's."""
-        if record is not None:
-            return bloch_matrices(record.translations, record.overlap, kpoints)
+        if operators is not None:
+            return bloch_matrices(operators[0], operators[2], kpoints)
         return pyscf_overlaps(structure, trained, cell_settings, kpoints)
 
     path_overlaps = overlaps(path.kpoints)
@@ -160,6 +162,18 @@ def compute_bands(trained: Any, target: BandTarget, settings: BandSettings,
         "plotted": band_errors_near_fermi(predicted, reference, fermi_level, plotted_half_range(settings.window)),
     }
     return BandResult(path, reference, predicted, fermi_level, source, errors)
+
+
+def _record_operators(record: HamiltonianRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(translations, H(R), S(R))`` of a band target's record.
+
+    Raises:
+        HamkitError: The record has no lattice translations or no S(R) (band targets refuse both).
+    """
+    if record.translations is None or record.overlap is None:
+        raise HamkitError(f"record '{record.key}' has no lattice translations or no overlap S(R): "
+                          "reference bands need both")
+    return record.translations, record.hamiltonian, record.overlap
 
 
 def fermi_mesh(pbc: tuple[bool, bool, bool]) -> tuple[int, int, int]:

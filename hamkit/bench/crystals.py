@@ -23,7 +23,12 @@ def supercell(structure: Structure, repeats: int) -> Structure:
 
     Returns:
         The supercell (atoms of copy (a, b, c) follow those of the primitive cell).
+
+    Raises:
+        HamkitError: The structure has no cell (a molecule).
     """
+    if structure.cell is None:
+        raise HamkitError("supercells need a periodic structure (one with a cell)")
     counts = [repeats if flag else 1 for flag in structure.pbc]
     shifts = np.array([(a, b, c) for a in range(counts[0]) for b in range(counts[1]) for c in range(counts[2])],
                       dtype=np.float64) @ structure.cell

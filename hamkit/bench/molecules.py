@@ -46,7 +46,7 @@ def alkane(carbons: int) -> Structure:
         if i in (0, carbons - 1):  # a methyl end: the fourth tetrahedral direction
             neighbour = carbon[1] if i == 0 else carbon[-2]
             bonds = [_unit(neighbour - position), *pair]
-            hydrogens.append(position + 1.09 * _unit(-sum(bonds)))
+            hydrogens.append(position + 1.09 * _unit(-sum(bonds, np.zeros(3))))
     numbers = np.array([6] * carbons + [1] * len(hydrogens))
     return Structure(numbers, np.vstack([carbon, np.array(hydrogens)]))
 

@@ -74,9 +74,10 @@ def run_bench(settings: BenchSettings) -> dict[str, Any]:
         dataset = open_dataset(load_recipe(path, list(settings.overrides)))
         basis = dataset.basis
         first = dataset[0].structure if len(dataset) else None
-        periodic = first is not None and first.is_periodic
+        crystal = first if first is not None and first.is_periodic else None
+        periodic = crystal is not None
         sizes = sorted(settings.sizes or (DEFAULT_SUPERCELLS if periodic else DEFAULT_SIZES))[:settings.max_sizes]
-        molecules = supercell_series(first, sizes) if periodic else size_series(basis.elements, sizes)
+        molecules = supercell_series(crystal, sizes) if crystal is not None else size_series(basis.elements, sizes)
         structures = [molecule.structure for molecule in molecules]
         for dtype in settings.dtypes:
             result = in_fresh_process(scaling_times, path, dtype, structures, settings.repeats,

@@ -129,6 +129,7 @@ def synthetic_record(structure: Structure, basis: Any, seed: int = 0, cutoff: fl
         matrix = rng.normal(scale=0.1, size=(n, n))
         return HamiltonianRecord(structure, (matrix + matrix.T) / 2, np.eye(n), key="bench")
     translations = graph_layout(structure_graph(structure, basis, cutoff), basis)[1]
+    assert translations is not None  # the graph of a periodic structure has cell shifts
     matrices = rng.normal(scale=0.1, size=(len(translations), n, n))
     partner = {tuple(r): k for k, r in enumerate(translations.tolist())}
     for k, r in enumerate(translations.tolist()):

@@ -19,9 +19,9 @@ from hamkit.cli.model_options import (
     stderr_tracker,
 )
 from hamkit.cli.train_cmd import metrics_table
-from hamkit.components import BuildContext, Dataset
+from hamkit.components import Dataset
 from hamkit.engine.inference import evaluate_records
-from hamkit.engine.prepare import prepare_data
+from hamkit.engine.prepare import build_dataset, prepare_data
 from hamkit.engine.restore import TrainedModel
 from hamkit.engine.run_layout import RECIPE_FILE
 from hamkit.errors import HamkitError
@@ -55,12 +55,12 @@ def open_data_file(path: str, data_format: str) -> Dataset:
 
     record = get_host().registry.get("dataset", data_format)
     try:
-        config = record.cls.Config(path=path)
+        config = record.config_class.model_validate({"path": path})
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
         raise HamkitError(f"dataset '{data_format}' cannot take path={path!r} alone: {problems}") from None
     try:
-        return record.cls.from_config(config, BuildContext())
+        return build_dataset(record, config)
     except HamkitError:
         raise
     except (OSError, ValueError, KeyError) as error:

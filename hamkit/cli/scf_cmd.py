@@ -10,7 +10,7 @@ import argparse
 from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from hamkit.cli.commands import CommandRegistrar
@@ -115,8 +115,11 @@ def compare_cycles(trained: TrainedModel, structures: list[NamedStructure], xc: 
 def cycles_table(rows: list[SCFRow], title: str) -> Table:
     """Per-molecule cycles and ratio, and the means."""
     table = Table(title=title)
-    for column, justify in (("structure", "left"), ("atoms", "right"), ("cycles (predicted H)", "right"),
-                            ("cycles (minao)", "right"), ("ratio", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("structure", "left"), ("atoms", "right"), ("cycles (predicted H)", "right"),
+        ("cycles (minao)", "right"), ("ratio", "right"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in rows:
         r = row.result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from hamkit.components.base import Component
 from hamkit.errors import HamkitError
@@ -45,7 +45,14 @@ class Dataset(Component, Sequence):
     def __len__(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def __getitem__(self, index: int) -> Any:  # pragma: no cover - abstract
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:  # pragma: no cover - abstract
+        """Record ``index`` (negative counts from the end), or a list of records for a slice."""
         raise NotImplementedError
 
     def key_and_structure(self, index: int) -> tuple[str | None, Structure]:

@@ -9,6 +9,7 @@ upstream component has declared it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Declared:
 
     def updated(self, **changes: str | int | None) -> "Declared":
         """A copy with ``changes`` applied (unknown field names are a TypeError)."""
-        return replace(self, **changes)
+        # Each name takes its own field's type, which one ``**changes`` annotation cannot say.
+        return replace(self, **cast(dict[str, Any], changes))
 
     def names(self) -> list[str]:
         """Names of the fields that are set, for error messages ("declared so far: ...")."""

@@ -16,11 +16,14 @@ import functools
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 ShellTable = tuple[tuple[int, tuple[int, ...]], ...]
+
+ElementKey = TypeVar("ElementKey", bound=int | str)
+"""Key of a shell table: atomic numbers, element symbols, or a mix of both."""
 
 
 def _element_symbol(atomic_number: int) -> str:
@@ -66,7 +69,7 @@ class OrbitalBasis:
 
     # ----------------------------------------------------------------- constructors
     @classmethod
-    def from_shells(cls, shells: Mapping[int | str, Sequence[int]], name: str = "") -> OrbitalBasis:
+    def from_shells(cls, shells: Mapping[ElementKey, Sequence[int]], name: str = "") -> OrbitalBasis:
         """Build from an explicit table.
 
         Args:

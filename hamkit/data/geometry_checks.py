@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hamkit.data.structure import Structure
+from hamkit.data.structure import Structure, translation_key
 from hamkit.errors import HamkitError
 
 MIN_DISTANCE = 0.1
@@ -222,7 +222,7 @@ def closest_periodic_pair(
     shortest = min(np.flatnonzero(pbc), key=lambda axis: float(np.linalg.norm(reduced[axis])))
     length = float(np.linalg.norm(reduced[shortest]))
     if length < radius:  # every atom is that close to its own image
-        return ClosePair(0, 0, length, tuple(int(t) for t in operation[shortest]))
+        return ClosePair(0, 0, length, translation_key(operation[shortest]))
     fractional = np.linalg.solve(reduced.T, positions.T).T
     fractional[:, pbc] -= np.floor(fractional[:, pbc])
     wrapped = fractional @ reduced
@@ -237,7 +237,7 @@ def closest_periodic_pair(
         return None
     distance, first, second, vector = best
     offset = (wrapped[second] - positions[second]) - (wrapped[first] - positions[first]) + vector
-    translation = tuple(int(t) for t in np.rint(np.linalg.solve(cell.T, offset)))
+    translation = translation_key(np.rint(np.linalg.solve(cell.T, offset)))
     return ClosePair(first, second, distance, translation)
 
 

@@ -86,12 +86,13 @@ def structure_graph(
     if cutoff is None:
         raise HamkitError("a periodic structure needs a finite pair cutoff (model.pair_cutoff or the "
                           "featurizer's cutoff): a fully connected graph of infinitely many images is undefined")
-    pairs, shifts = periodic_pairs(structure.positions, structure.cell, structure.pbc, cutoff)
+    cell = structure.require_cell()
+    pairs, shifts = periodic_pairs(structure.positions, cell, structure.pbc, cutoff)
     graph.pair_index = torch.as_tensor(pairs)
     graph.block_index = torch.as_tensor(block_pairs(structure.n_atoms, pairs))
-    graph.cell = torch.as_tensor(structure.cell).reshape(1, 3, 3)
+    graph.cell = torch.as_tensor(cell).reshape(1, 3, 3)
     graph.pair_cell_shift = torch.as_tensor(shifts)
-    graph.pair_shift = torch.as_tensor(shifts.astype(np.float64) @ structure.cell)
+    graph.pair_shift = torch.as_tensor(shifts.astype(np.float64) @ cell)
     graph.block_cell_shift = torch.cat([torch.zeros(structure.n_atoms, 3, dtype=torch.int64), graph.pair_cell_shift])
     return graph
 

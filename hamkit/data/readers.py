@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -70,6 +70,12 @@ class FileDataset(Dataset):
     def __len__(self) -> int:
         total = len(self.record_names)
         return total if self.limit is None else min(self.limit, total)
+
+    @overload
+    def __getitem__(self, index: int) -> HamiltonianRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[HamiltonianRecord]: ...
 
     def __getitem__(self, index: int | slice) -> HamiltonianRecord | list[HamiltonianRecord]:
         """Record ``index`` (negative allowed), or a list of records for a slice.

@@ -14,10 +14,40 @@ Bloch matrices are H(k) = sum_R exp(2 pi i k.R) H(R) with k in reduced coordinat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+
+def pbc_flags(flags: Any) -> tuple[bool, bool, bool]:
+    """Periodic directions (a1, a2, a3) as three bools.
+
+    Args:
+        flags: Three flags (tuple, list or array), or one flag for all three directions.
+
+    Returns:
+        ``(bool, bool, bool)``.
+    """
+    first, second, third = (bool(flag) for flag in np.broadcast_to(np.asarray(flags, dtype=bool), (3,)))
+    return (first, second, third)
+
+
+def translation_key(values: Iterable[Any]) -> tuple[int, int, int]:
+    """A lattice translation R (three integers, e.g. a row of ``translations``) as a hashable key.
+
+    Args:
+        values: The three components.
+
+    Returns:
+        ``(Rx, Ry, Rz)`` as Python ints.
+
+    Raises:
+        ValueError: ``values`` does not hold exactly three components.
+    """
+    x, y, z = (int(v) for v in values)
+    return (x, y, z)
 
 
 @dataclass(frozen=True)
@@ -48,7 +78,7 @@ class Structure:
             )
         object.__setattr__(self, "numbers", numbers)
         object.__setattr__(self, "positions", positions)
-        pbc = tuple(bool(flag) for flag in np.broadcast_to(np.asarray(self.pbc, dtype=bool), (3,)))
+        pbc = pbc_flags(self.pbc)
         object.__setattr__(self, "pbc", pbc)
         if self.cell is not None:
             cell = np.asarray(self.cell, dtype=np.float64)
@@ -69,6 +99,16 @@ class Structure:
     def is_periodic(self) -> bool:
         """True when the structure repeats along at least one lattice vector."""
         return any(self.pbc)
+
+    def require_cell(self) -> np.ndarray:
+        """The lattice vectors as rows, (3, 3), of a structure that has a cell (every periodic one).
+
+        Raises:
+            ValueError: The structure has no cell (a molecule).
+        """
+        if self.cell is None:
+            raise ValueError("the structure has no cell (a molecule): lattice vectors are needed here")
+        return self.cell
 
 
 @dataclass(frozen=True)
@@ -128,4 +168,4 @@ class HamiltonianRecord:
         """``{(Rx, Ry, Rz): position in translations}`` (empty for a molecule)."""
         if self.translations is None:
             return {}
-        return {tuple(int(v) for v in row): r for r, row in enumerate(self.translations)}
+        return {translation_key(row): r for r, row in enumerate(self.translations)}

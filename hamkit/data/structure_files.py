@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hamkit.data.geometry_checks import check_geometry
-from hamkit.data.structure import Structure
+from hamkit.data.structure import Structure, pbc_flags
 from hamkit.errors import HamkitError
 
 PERIODIC_MESSAGE = "this command handles molecules only (crystals: hamkit predict, hamkit bands)"
@@ -83,5 +83,5 @@ def read_structure_files(
             structures.append(NamedStructure(name, Structure(
                 atoms.numbers, atoms.positions, frame_charge,
                 cell=np.asarray(atoms.cell.array) if periodic else None,
-                pbc=tuple(bool(flag) for flag in atoms.pbc) if periodic else (False, False, False))))
+                pbc=pbc_flags(atoms.pbc) if periodic else (False, False, False))))
     return structures

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rich.progress import TextColumn
+from rich.progress import TaskID, TextColumn
 
 from hamkit.engine.checkpoint import save_atomically
 from hamkit.engine.progress import progress_bar
@@ -26,7 +26,7 @@ class ProgressCallback(Callback):
     def __init__(self) -> None:
         self.progress = progress_bar(TextColumn("loss {task.fields[loss]:.3e}"),
                                      TextColumn("{task.fields[rate]:.1f} struct/s"))
-        self.task = None
+        self.task: TaskID | None = None
 
     def on_train_start(self, trainer: Trainer) -> None:
         self.progress.start()
@@ -34,6 +34,8 @@ class ProgressCallback(Callback):
                                            completed=trainer.state.step, loss=math.nan, rate=0.0)
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        if self.task is None:
+            raise RuntimeError("ProgressCallback.on_step_end called before on_train_start")
         self.progress.update(self.task, completed=trainer.state.step, loss=logs["loss"],
                              rate=logs["structures_per_second"])
 

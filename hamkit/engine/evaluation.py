@@ -20,6 +20,7 @@ from hamkit.data.graph import graph_layout, record_matrices_at
 from hamkit.data.graph_fields import HAMILTONIAN
 from hamkit.data.structure import HamiltonianRecord
 from hamkit.engine.batches import collate
+from hamkit.errors import HamkitError
 from hamkit.physics.bloch import bloch_matrices
 from hamkit.physics.blocks import PackedBlockLayout, pack_blocks, unpack_blocks
 from hamkit.physics.eigen import solve_generalized_eigen
@@ -81,6 +82,29 @@ def predicted_matrices(
     return results
 
 
+def _record_overlap(record: HamiltonianRecord) -> np.ndarray:
+    """The record's overlap S, which the metrics of molecules and the bands of crystals need.
+
+    Raises:
+        HamkitError: The record has no overlap.
+    """
+    if record.overlap is None:
+        raise HamkitError(f"record {record.key!r} has no overlap matrix S: its orbital energies "
+                          "cannot be scored")
+    return record.overlap
+
+
+def _record_translations(record: HamiltonianRecord) -> np.ndarray:
+    """The lattice translations R of a periodic record's H(R) and S(R), (n_R, 3).
+
+    Raises:
+        ValueError: A molecular record.
+    """
+    if record.translations is None:
+        raise ValueError(f"record {record.key!r} is a molecule: it has no lattice translations")
+    return record.translations
+
+
 def occupied_bands(record: HamiltonianRecord) -> int | None:
     """Doubly occupied bands of a periodic record: ``n_electrons / 2``, or the reference
     bands below ``fermi_level`` at Gamma; None when the record tells neither."""
@@ -91,8 +115,9 @@ def occupied_bands(record: HamiltonianRecord) -> int | None:
     if fermi is None or record.overlap is None:
         return None
     gamma = np.zeros(3)
-    energies, _ = solve_generalized_eigen(bloch_matrices(record.translations, record.hamiltonian, gamma),
-                                          bloch_matrices(record.translations, record.overlap, gamma),
+    translations = _record_translations(record)
+    energies, _ = solve_generalized_eigen(bloch_matrices(translations, record.hamiltonian, gamma),
+                                          bloch_matrices(translations, record.overlap, gamma),
                                           PERIODIC_OVERLAP_THRESHOLD)
     return int(np.sum(energies < float(fermi)))
 
@@ -119,9 +144,10 @@ def periodic_record_metrics(
     metrics.update(block_errors(values, true, onsite))
     n_occupied = occupied_bands(record)
     if record.overlap is not None and n_occupied:
+        reference = _record_translations(record)
         metrics.update(band_errors_on_mesh(
-            (translations, unpack_blocks(values, layout)), (record.translations, record.hamiltonian),
-            (record.translations, record.overlap), n_occupied, default_mesh(record.structure.pbc)))
+            (translations, unpack_blocks(values, layout)), (reference, record.hamiltonian),
+            (reference, record.overlap), n_occupied, default_mesh(record.structure.pbc)))
     return metrics
 
 
@@ -133,11 +159,14 @@ def record_metrics(record: HamiltonianRecord, graph: Data, values: np.ndarray, b
         graph: The graph the prediction was made on.
         values: (n_elements,) packed prediction in the graph's layout.
         basis: The orbital basis.
+
+    Raises:
+        HamkitError: A molecule without an overlap.
     """
     layout, translations = graph_layout(graph, basis)
     if translations is not None:
         return periodic_record_metrics(record, values, layout, translations)
-    return structure_metrics(unpack_blocks(values, layout), record.hamiltonian, record.overlap,
+    return structure_metrics(unpack_blocks(values, layout), record.hamiltonian, _record_overlap(record),
                              record.structure.numbers, basis, charge=record.structure.charge)
 
 
@@ -181,10 +210,14 @@ def orbital_levels(record: HamiltonianRecord, graph: Data, values: np.ndarray, b
         values: (n_elements,) packed prediction in the graph's layout.
         basis: The orbital basis.
         n_lowest: Levels kept.
+
+    Raises:
+        HamkitError: The record has no overlap.
     """
+    overlap = _record_overlap(record)
     predicted = unpack_blocks(values, graph_layout(graph, basis)[0])
-    return (solve_generalized_eigen(predicted, record.overlap)[0][:n_lowest],
-            solve_generalized_eigen(record.hamiltonian, record.overlap)[0][:n_lowest])
+    return (solve_generalized_eigen(predicted, overlap)[0][:n_lowest],
+            solve_generalized_eigen(record.hamiltonian, overlap)[0][:n_lowest])
 
 
 def evaluate_split(model: torch.nn.Module, chunks: Iterable[list[tuple[HamiltonianRecord, Data]]],

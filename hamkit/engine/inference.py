@@ -154,7 +154,19 @@ def predict_real_space(
         raise HamkitError(f"{where}: not periodic (no cell/pbc); real-space H(R) needs a crystal")
     graph = trained.graph(structure, where)
     [hamiltonian] = predict_matrices(trained, [graph], batch_size=1)
-    return graph_layout(graph, trained.basis)[1], hamiltonian
+    return _crystal_translations(graph, trained.basis), hamiltonian
+
+
+def _crystal_translations(graph: Data, basis: OrbitalBasis) -> np.ndarray:
+    """The lattice translations (n_R, 3) of a crystal's graph (:func:`hamkit.data.graph.graph_layout`).
+
+    Raises:
+        ValueError: The graph is a molecule's (it has no cell shifts).
+    """
+    translations = graph_layout(graph, basis)[1]
+    if translations is None:
+        raise ValueError("expected the graph of a periodic structure, got a molecule's (no cell shifts)")
+    return translations
 
 
 def predict_structures(
@@ -203,6 +215,7 @@ def predict_structures(
     predictions = []
     for item, overlap, graph, hamiltonian in zip(structures, overlaps, graphs, hamiltonians):
         if overlap is None:
+            assert pyscf_settings is not None  # refused above when a structure is periodic
             predictions.append(_crystal_prediction(trained, item, graph, hamiltonian, pyscf_settings))
             continue
         energies, _ = solve_generalized_eigen(hamiltonian, overlap)
@@ -288,7 +301,7 @@ def _crystal_prediction(
     pyscf_settings: tuple[str, str | None],
 ) -> Prediction:
     """H(R) with PySCF's S(R) at the graph's translations and the bands at Gamma."""
-    translations = graph_layout(graph, trained.basis)[1]
+    translations = _crystal_translations(graph, trained.basis)
     basis_name, pseudo = pyscf_settings
     try:
         overlap = real_space_overlap(item.structure, trained.basis, basis_name, pseudo, translations)
@@ -323,7 +336,7 @@ def check_data_basis(model_basis: OrbitalBasis, data_basis: OrbitalBasis, where:
 
 
 def evaluate_records(
-    trained: TrainedModel, dataset: Dataset, indices: Sequence[int], batch_size: int | None = None,
+    trained: TrainedModel, dataset: Dataset, indices: Sequence[int] | np.ndarray, batch_size: int | None = None,
     track: Tracker = _no_progress,
 ) -> dict[str, dict]:
     """QH9 metrics (micro-Hartree, psi in %) of the model on records of a dataset.

@@ -14,13 +14,13 @@ them (:class:`hamkit.data.store.StoreReader` notices the new process id).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, TypeGuard, TypeVar
 
 import numpy as np
 import torch
 
-from hamkit.engine.prepare import LazyGraphs, RecordGraphs
+from hamkit.engine.prepare import Indexed, LazyGraphs, RecordGraphs
 
 Item = TypeVar("Item")
 
@@ -63,7 +63,7 @@ class BatchPlan:
             yield self.indices_of(number).tolist()
 
 
-class InProcessChunks:
+class InProcessChunks(Generic[Item]):
     """``items[0:size]``, ``items[size:2 size]``, ... as lists, made in this process (re-iterable).
 
     Args:
@@ -71,7 +71,7 @@ class InProcessChunks:
         size: Items per chunk.
     """
 
-    def __init__(self, items: Sequence[Item], size: int) -> None:
+    def __init__(self, items: Indexed[Item], size: int) -> None:
         self.items = items
         self.size = size
 
@@ -83,12 +83,12 @@ class InProcessChunks:
             yield [self.items[i] for i in range(start, min(start + self.size, len(self.items)))]
 
 
-def builds_on_demand(items: Sequence) -> bool:
+def builds_on_demand(items: Indexed[Any]) -> TypeGuard[LazyGraphs | RecordGraphs]:
     """Whether indexing ``items`` reads records (work for workers) rather than returning held objects."""
     return isinstance(items, (LazyGraphs, RecordGraphs))
 
 
-def chunk_loader(items: Sequence[Item], size: int, num_workers: int, device: torch.device,
+def chunk_loader(items: Indexed[Item], size: int, num_workers: int, device: torch.device,
                  persistent: bool = False) -> Iterable[list[Item]]:
     """Consecutive chunks of ``items`` in order, built by workers where that helps.
 

@@ -98,7 +98,8 @@ def _write_npz(target: Path, predictions: Sequence[Prediction], basis: OrbitalBa
         for key, value in prediction_arrays(prediction, basis, order).items():
             arrays[f"{key}_{k}"] = value
     with open(target, "wb") as handle:  # a handle keeps numpy from appending ".npz"
-        np.savez(handle, **arrays)
+        # allow_pickle=True is numpy's default, named so that no entry of ``arrays`` can fill it
+        np.savez(handle, allow_pickle=True, **arrays)
 
 
 def _write_h5(target: Path, predictions: Sequence[Prediction], basis: OrbitalBasis, order: str) -> None:

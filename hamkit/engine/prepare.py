@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar, overload
 
 import numpy as np
 import torch
 from rich.console import Console
 from torch_geometric.data import Data
 
-from hamkit.components import BuildContext, Dataset
+from hamkit.components import BuildContext, ComponentConfig, Dataset
 from hamkit.data.geometry_checks import check_structure
 from hamkit.data.graph import labelled_graph
 from hamkit.data.structure import HamiltonianRecord, Structure
@@ -26,6 +27,7 @@ from hamkit.engine.splits import make_split, split_size_problems
 from hamkit.errors import HamkitError
 from hamkit.model.baseline import mean_onsite_blocks
 from hamkit.recipe import ResolvedRecipe
+from hamkit.registry import ComponentRecord
 
 ONSITE_STATISTICS_RECORDS = 2000
 """Most training records the on-site baseline (:func:`hamkit.model.baseline.mean_onsite_blocks`)
@@ -70,15 +72,41 @@ class PreparedData:
         return int(self.sizes[np.asarray(train, dtype=np.int64)].max())
 
 
+ItemT_co = TypeVar("ItemT_co", covariant=True)
+
+
+class Indexed(Protocol[ItemT_co]):
+    """A sized collection read by position: a list, or items built when read
+    (:class:`LazyGraphs`, :class:`RecordGraphs`)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, position: int, /) -> ItemT_co: ...
+
+
+def build_dataset(record: ComponentRecord, config: ComponentConfig) -> Dataset:
+    """Build a registered dataset component from its validated options.
+
+    Raises:
+        HamkitError: Its ``from_config`` built something that is not a
+            :class:`~hamkit.components.Dataset`.
+    """
+    dataset = record.cls.from_config(config, BuildContext())
+    if not isinstance(dataset, Dataset):
+        raise HamkitError(f"dataset '{record.name}' ({record.provider}) built a {type(dataset).__name__}, "
+                          "not a hamkit.components.Dataset")
+    return dataset
+
+
 def open_dataset(recipe: ResolvedRecipe) -> Dataset:
     """Build the recipe's dataset component."""
-    entry = recipe.component("data", "dataset")
-    return entry.record.cls.from_config(entry.config, BuildContext())
+    entry = recipe.required_component("data", "dataset")
+    return build_dataset(entry.record, entry.config)
 
 
 def dataset_label(recipe: ResolvedRecipe) -> str:
     """The recipe's dataset as messages name it: its ``path`` option, else its component name."""
-    entry = recipe.component("data", "dataset")
+    entry = recipe.required_component("data", "dataset")
     path = getattr(entry.config, "path", None)
     return str(path) if path is not None else f"dataset '{entry.record.name}'"
 
@@ -174,7 +202,7 @@ def report_warnings(warnings: Sequence[str], console: Console | None = None) -> 
         console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
 
 
-def build_context(dataset: Dataset, dtype: str, train_indices: Sequence[int] | None = None,
+def build_context(dataset: Dataset, dtype: str, train_indices: Sequence[int] | np.ndarray | None = None,
                   seed: int = 0) -> BuildContext:
     """What the data decides for the model: species, basis, dtype, and training statistics.
 
@@ -193,7 +221,7 @@ def build_context(dataset: Dataset, dtype: str, train_indices: Sequence[int] | N
                         statistics=statistics)
 
 
-def statistics_sample(train_indices: Sequence[int], seed: int,
+def statistics_sample(train_indices: Sequence[int] | np.ndarray, seed: int,
                       limit: int = ONSITE_STATISTICS_RECORDS) -> np.ndarray:
     """The training records the statistics average over.
 
@@ -213,7 +241,8 @@ def statistics_sample(train_indices: Sequence[int], seed: int,
     return indices[np.sort(chosen)]
 
 
-def make_graphs(dataset: Dataset, indices: Sequence[int], cutoff: float | None, label: str) -> list[Data]:
+def make_graphs(dataset: Dataset, indices: Sequence[int] | np.ndarray, cutoff: float | None,
+                label: str) -> list[Data]:
     """Labelled graphs of the given records, with a progress bar."""
     return [
         labelled_graph(dataset[int(index)], dataset.basis, cutoff)
@@ -231,13 +260,19 @@ class LazyGraphs(torch.utils.data.Dataset):
         cutoff: Pair cutoff in Angstrom (None: all pairs).
     """
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int], cutoff: float | None) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray, cutoff: float | None) -> None:
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
         self.cutoff = cutoff
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> Data: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[Data]: ...
 
     def __getitem__(self, position: int | slice) -> Data | list[Data]:
         """Graph ``position``, or a list of graphs for a slice (each built now)."""
@@ -261,7 +296,7 @@ class RecordGraphs(torch.utils.data.Dataset):
         graphs: Their graphs: a list, or :class:`LazyGraphs` over the same indices.
     """
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int], graphs: Sequence[Data]) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray, graphs: Indexed[Data]) -> None:
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
         self.graphs = graphs
@@ -276,7 +311,7 @@ class RecordGraphs(torch.utils.data.Dataset):
         return record, self.graphs[position]
 
 
-def split_graphs(data: PreparedData, cutoff: float | None) -> dict[str, Sequence[Data]]:
+def split_graphs(data: PreparedData, cutoff: float | None) -> dict[str, Indexed[Data]]:
     """The graphs of ``train``, ``val`` and ``test``: lazy when streaming, else all built now.
 
     Args:
@@ -285,7 +320,9 @@ def split_graphs(data: PreparedData, cutoff: float | None) -> dict[str, Sequence
     """
     if data.streaming:
         return {name: LazyGraphs(data.dataset, data.splits[name], cutoff) for name in ("train", "val", "test")}
-    graphs = {name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("val", "test")}
+    graphs: dict[str, Indexed[Data]] = {
+        name: make_graphs(data.dataset, data.splits[name], cutoff, name) for name in ("val", "test")
+    }
     graphs["train"] = make_graphs(data.dataset, data.splits["train"], cutoff, "train")
     return graphs
 
@@ -318,4 +355,4 @@ def open_dataset_file(path: str, format_name: str = "hamkit", limit: int | None 
         config = record.config_class(**options)
     except ValidationError as error:
         raise HamkitError(f"dataset '{format_name}': invalid options {options}: {error}") from None
-    return record.cls.from_config(config, BuildContext())
+    return build_dataset(record, config)

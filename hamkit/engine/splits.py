@@ -38,7 +38,7 @@ def random_split(n: int, split: SplitSection) -> dict[str, np.ndarray]:
     }
 
 
-def size_split(sizes: Sequence[int], split: SplitSection) -> dict[str, np.ndarray]:
+def size_split(sizes: Sequence[int] | np.ndarray, split: SplitSection) -> dict[str, np.ndarray]:
     """Out-of-distribution split by size (QH9 style): smallest to train, largest to test.
 
     Structures are ordered by atom count (ties broken by a seeded shuffle); the
@@ -84,7 +84,7 @@ def index_file_split(n: int, path: Path) -> dict[str, np.ndarray]:
     return result
 
 
-def make_split(sizes: Sequence[int], split: SplitSection) -> dict[str, np.ndarray]:
+def make_split(sizes: Sequence[int] | np.ndarray, split: SplitSection) -> dict[str, np.ndarray]:
     """The split a recipe asks for.
 
     Args:
@@ -93,8 +93,14 @@ def make_split(sizes: Sequence[int], split: SplitSection) -> dict[str, np.ndarra
 
     Returns:
         Sorted index arrays for ``train``, ``val`` and ``test``, pairwise disjoint.
+
+    Raises:
+        HamkitError: Kind ``index_file`` without an index file, too few structures, or a bad
+            index file.
     """
     if split.kind == "index_file":
+        if split.index_file is None:  # the schema refuses this; a section built in code may not
+            raise HamkitError("data.split: kind 'index_file' needs index_file: PATH")
         return index_file_split(len(sizes), split.index_file)
     if split.kind == "size_ood":
         return size_split(sizes, split)

@@ -16,6 +16,7 @@ recipe leaves ``train.threads`` unset.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -58,7 +59,8 @@ def idle_cores(cores: int) -> int:
     return max(1, cores - busy)
 
 
-def choose_threads(requested: int | None, mean_atoms: float, environ: dict[str, str] | None = None) -> ThreadChoice:
+def choose_threads(requested: int | None, mean_atoms: float,
+                   environ: Mapping[str, str] | None = None) -> ThreadChoice:
     """The thread count for training.
 
     Args:

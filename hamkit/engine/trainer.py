@@ -31,6 +31,7 @@ from hamkit.engine.distributed import DistributedContext
 from hamkit.engine.loaders import BatchPlan, chunk_loader, worker_options
 from hamkit.engine.objective import Objective
 from hamkit.engine.optim import Schedule, build_optimizer
+from hamkit.engine.prepare import Indexed
 from hamkit.errors import HamkitError
 from hamkit.recipe.schema import TrainSection
 
@@ -134,8 +135,8 @@ class Trainer:
         distributed: Rank and world size when launched by torchrun.
     """
 
-    def __init__(self, model: torch.nn.Module, objective: Objective, train_graphs: Sequence[Data],
-                 val_graphs: Sequence[Data], train: TrainSection, device: torch.device,
+    def __init__(self, model: torch.nn.Module, objective: Objective, train_graphs: Indexed[Data],
+                 val_graphs: Indexed[Data], train: TrainSection, device: torch.device,
                  callbacks: Sequence[Callback] = (), distributed: DistributedContext | None = None) -> None:
         self.model = model
         self.objective = objective
@@ -154,19 +155,24 @@ class Trainer:
         self.state = LoopState()
         self.stop_reason = ""
         self.interrupted = ""
-        self._loader = None
+        self._loader: Iterator[Batch] | None = None
         self._loader_start = -1
         self._val_chunks: Iterable[list[Data]] | None = None
 
     @property
     def evaluation_model(self) -> torch.nn.Module:
         """The weights used for validation and evaluation (EMA when enabled)."""
-        return self.ema.module if self.ema_started else self.model
+        ema = self._started_ema()
+        return ema.module if ema is not None else self.model
 
     @property
     def ema_started(self) -> bool:
         """The EMA exists and has averaged at least once (``train.ema_start`` reached)."""
-        return self.ema is not None and int(self.ema.n_averaged) > 0
+        return self._started_ema() is not None
+
+    def _started_ema(self) -> AveragedModel | None:
+        """The EMA once it has averaged at least once, else None."""
+        return self.ema if self.ema is not None and int(self.ema.n_averaged) > 0 else None
 
     def stop(self, reason: str) -> None:
         """Ask the loop to end after the current step."""
@@ -185,20 +191,28 @@ class Trainer:
         local, global_size = self._local_indices(batch_number)
         if self.train.num_workers == 0:
             return collate([self.train_graphs[i] for i in local], self.dtype, self.device), global_size
-        if self._loader is None or self._loader_start != batch_number:
-            self._start_loader(batch_number)
+        loader = self._loader
+        if loader is None or self._loader_start != batch_number:
+            loader = self._start_loader(batch_number)
         self._loader_start += 1
-        return to_model(next(self._loader), self.dtype, self.device), global_size
+        return to_model(next(loader), self.dtype, self.device), global_size
 
-    def _start_loader(self, first_batch: int) -> None:
-        """Worker processes building the batches from ``first_batch`` on, in step order."""
+    def _start_loader(self, first_batch: int) -> Iterator[Batch]:
+        """Worker processes building the batches from ``first_batch`` on, in step order.
+
+        Returns:
+            The batches (also kept as the current loader).
+        """
         total = self.train.steps * self.train.accumulate
         plan = BatchPlan(lambda number: self._local_indices(number)[0], first_batch, total)
-        loader = torch.utils.data.DataLoader(
-            self.train_graphs, batch_sampler=plan, collate_fn=Batch.from_data_list,
+        loader: torch.utils.data.DataLoader[Batch] = torch.utils.data.DataLoader(
+            # torch reads any map-style dataset (len and getitem, e.g. a list); its stub asks for a Dataset
+            self.train_graphs,  # type: ignore[arg-type]
+            batch_sampler=plan, collate_fn=Batch.from_data_list,
             **worker_options(self.train.num_workers, self.device, persistent=False),  # one pass: the plan
         )
         self._loader, self._loader_start = iter(loader), first_batch
+        return self._loader
 
     def close_loaders(self) -> None:
         """End the worker processes of the training and validation loaders (made again when needed)."""
@@ -224,7 +238,8 @@ class Trainer:
         lr = self.schedule.apply(step)
         self.network.train()
         self.optimizer.zero_grad(set_to_none=True)
-        total_loss, parts, structures, finite = 0.0, {}, 0, True
+        total_loss, structures, finite = 0.0, 0, True
+        parts: dict[str, float] = {}
         for micro in range(self.train.accumulate):
             batch, global_size = self.batch(step * self.train.accumulate + micro)
             with self._autocast():
@@ -342,12 +357,13 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly (tensors and plain containers only)."""
+        ema = self._started_ema()
         return {
             "version": CHECKPOINT_VERSION,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
-            "ema": self.ema.state_dict() if self.ema_started else None,
+            "ema": ema.state_dict() if ema is not None else None,
             "loop": asdict(self.state),
             "rng": rng_state(),
         }

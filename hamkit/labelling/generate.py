@@ -308,7 +308,7 @@ def _check_periodicity(jobs: Sequence[Job], settings: Settings) -> None:
             wanted = "periodic" if is_periodic else "molecular"
             raise HamkitError(f"{job.key} is a {kind}: it needs {wanted} label settings "
                               f"({'PeriodicLabelSettings' if is_periodic else 'LabelSettings'})")
-        if periodic and job.structure is not None:
+        if isinstance(settings, PeriodicLabelSettings) and job.structure is not None:
             sampled = [axis for axis in range(3)
                        if not job.structure.pbc[axis] and settings.kmesh[axis] != 1]
             if sampled:

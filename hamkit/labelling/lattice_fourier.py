@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
-from hamkit.data.structure import Structure
+from hamkit.data.structure import Structure, translation_key
 
 TIE_TOLERANCE_ANGSTROM = 1e-6
 """Image distances within this of the shortest count as ties (Angstrom)."""
@@ -53,7 +53,7 @@ def minimum_images(cell: np.ndarray, positions: np.ndarray, kmesh: tuple[int, in
         for j, tau_j in enumerate(positions):
             distances = np.linalg.norm(tau_j + vectors - tau_i, axis=1)
             best = np.flatnonzero(distances <= distances.min() + TIE_TOLERANCE_ANGSTROM)
-            result[(i, j)] = [(tuple(int(v) for v in candidates[b]), 1.0 / len(best)) for b in best]
+            result[(i, j)] = [(translation_key(candidates[b]), 1.0 / len(best)) for b in best]
     return result
 
 
@@ -123,7 +123,7 @@ def real_space_matrices(
                 for block, source in zip(blocks, folded):
                     block[atom_slices[i], atom_slices[j]] += weight * source[c][atom_slices[i], atom_slices[j]]
     kept = sorted(r for r in accumulated if _closest_pair(cell, structure.positions, r) < max_distance)
-    kept = sorted(set(kept) | {tuple(-v for v in r) for r in kept})
+    kept = sorted(set(kept) | {(-r[0], -r[1], -r[2]) for r in kept})
     translations = np.array(kept, dtype=np.int64).reshape(-1, 3)
     results = []
     for index in range(len(folded)):

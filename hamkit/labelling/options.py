@@ -81,12 +81,13 @@ def molecular_settings(options: LabelOptions) -> tuple[LabelSettings, LabelOptio
     if given:
         raise HamkitError(f"{', '.join(given)} only apply to periodic structures (presets graphene, hbn, "
                           "mos2, or extxyz frames with a Lattice and pbc)")
-    filled = dataclasses.replace(
-        options, xc=options.xc or "b3lyp", basis=options.basis or "def2-svp",
-        grid_level=3 if options.grid_level is None else options.grid_level,
-        conv_tol=1e-9 if options.conv_tol is None else options.conv_tol)
-    settings = LabelSettings(xc=filled.xc, basis=filled.basis, grid_level=filled.grid_level,
-                             conv_tol=filled.conv_tol, max_cycle=filled.max_cycle)
+    xc = options.xc or "b3lyp"
+    basis = options.basis or "def2-svp"
+    grid_level = 3 if options.grid_level is None else options.grid_level
+    conv_tol = 1e-9 if options.conv_tol is None else options.conv_tol
+    filled = dataclasses.replace(options, xc=xc, basis=basis, grid_level=grid_level, conv_tol=conv_tol)
+    settings = LabelSettings(xc=xc, basis=basis, grid_level=grid_level, conv_tol=conv_tol,
+                             max_cycle=filled.max_cycle)
     return settings, filled
 
 
@@ -110,14 +111,16 @@ def periodic_settings(options: LabelOptions) -> tuple[PeriodicLabelSettings, Lab
     preset_basis = MATERIALS[options.preset].basis if options.preset in MATERIALS else defaults.basis
     pseudo = options.pseudo or defaults.pseudo or "none"
     max_distance = defaults.max_distance if options.max_distance is None else options.max_distance
+    xc = options.xc or defaults.xc
+    basis = options.basis or preset_basis
+    conv_tol = defaults.conv_tol if options.conv_tol is None else options.conv_tol
     filled = dataclasses.replace(
-        options, xc=options.xc or defaults.xc, basis=options.basis or preset_basis, pseudo=pseudo,
-        conv_tol=defaults.conv_tol if options.conv_tol is None else options.conv_tol,
+        options, xc=xc, basis=basis, pseudo=pseudo, conv_tol=conv_tol,
         kmesh=",".join(str(n) for n in kmesh), max_distance=max_distance)
     if max_distance <= 0:
         raise HamkitError(f"--max-distance must be > 0, got {max_distance}")
-    settings = PeriodicLabelSettings(xc=filled.xc, basis=filled.basis,
+    settings = PeriodicLabelSettings(xc=xc, basis=basis,
                                      pseudo=None if pseudo.lower() == "none" else pseudo,
-                                     kmesh=kmesh, conv_tol=filled.conv_tol, max_cycle=filled.max_cycle,
+                                     kmesh=kmesh, conv_tol=conv_tol, max_cycle=filled.max_cycle,
                                      max_distance=max_distance, ke_cutoff=filled.ke_cutoff)
     return settings, filled

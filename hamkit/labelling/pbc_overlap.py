@@ -41,6 +41,7 @@ def real_space_overlap(
 
     home = build_cell(structure, basis_name, pseudo)
     check_basis(home, structure.numbers, basis)
+    cell = structure.require_cell()
     computed: dict[tuple[int, ...], np.ndarray] = {}
     matrices = []
     for translation in np.asarray(translations, dtype=np.int64).reshape(-1, 3):
@@ -48,7 +49,7 @@ def real_space_overlap(
         if partner is not None:  # S(-R) = S(R)^T, exactly
             matrices.append(partner.T)
             continue
-        shift = translation.astype(np.float64) @ structure.cell
+        shift = translation.astype(np.float64) @ cell
         moved = build_cell(replace(structure, positions=structure.positions + shift), basis_name, pseudo)
         matrix = gto.intor_cross("int1e_ovlp", home, moved)
         matrices.append(0.5 * (matrix + matrix.T) if not translation.any() else matrix)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hamkit.data.geometry_checks import check_geometry
-from hamkit.data.structure import Structure
+from hamkit.data.structure import Structure, pbc_flags
 from hamkit.errors import HamkitError
 from hamkit.labelling.jobs import Job, geometry_id, geometry_job
 from hamkit.labelling.periodic_sources import periodic_preset_jobs
@@ -124,7 +124,7 @@ def xyz_jobs(path: str | Path, count: int | None = None) -> list[Job]:
                        np.asarray(atoms.cell.array) if periodic else None, tuple(bool(f) for f in atoms.pbc))
         structure = Structure(atoms.numbers, atoms.positions, int(atoms.info.get("charge", 0)),
                               cell=np.asarray(atoms.cell.array) if periodic else None,
-                              pbc=tuple(bool(flag) for flag in atoms.pbc) if periodic else (False, False, False))
+                              pbc=pbc_flags(atoms.pbc) if periodic else (False, False, False))
         jobs.append(geometry_job(f"frame_{i:06d}", structure, {"frame": i}))
     return jobs
 
@@ -148,9 +148,9 @@ def smiles_jobs(path: str | Path, seed: int = 0, count: int | None = None) -> li
     path = Path(path)
     if not path.is_file():
         raise HamkitError(f"{path}: no such file")
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem, rdBase
 
-    RDLogger.DisableLog("rdApp.*")
+    rdBase.DisableLog("rdApp.*")
     jobs: list[Job] = []
     for line_number, line in enumerate(path.read_text().splitlines(), start=1):
         text = line.strip()
@@ -188,18 +188,18 @@ def embed_smiles(smiles: str, seed: int) -> Structure:
         ValueError: Unparsable SMILES or no conformer could be embedded.
     """
     from rdkit import Chem
-    from rdkit.Chem import AllChem
+    from rdkit.Chem import rdDistGeom, rdForceFieldHelpers  # what AllChem re-exports, with stubs
 
     molecule = Chem.MolFromSmiles(smiles)
     if molecule is None:
         raise ValueError(f"RDKit cannot parse SMILES {smiles!r}")
     molecule = Chem.AddHs(molecule)
-    params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
-    if AllChem.EmbedMolecule(molecule, params) != 0:
+    params = rdDistGeom.ETKDGv3()
+    params.randomSeed = int(seed)  # type: ignore[assignment]  # rdkit-stubs type the setter as (*args)
+    if rdDistGeom.EmbedMolecule(molecule, params) != 0:
         raise ValueError(f"RDKit could not embed a conformer for {smiles!r}")
-    if AllChem.MMFFHasAllMoleculeParams(molecule):
-        AllChem.MMFFOptimizeMolecule(molecule, maxIters=2000)
+    if rdForceFieldHelpers.MMFFHasAllMoleculeParams(molecule):
+        rdForceFieldHelpers.MMFFOptimizeMolecule(molecule, maxIters=2000)
     numbers = np.array([atom.GetAtomicNum() for atom in molecule.GetAtoms()])
     positions = molecule.GetConformer().GetPositions()
     return Structure(numbers, positions, Chem.GetFormalCharge(molecule))

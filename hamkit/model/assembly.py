@@ -14,7 +14,7 @@ blocks (:meth:`Featurizer.induction_points`), after each block as well.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -49,23 +49,24 @@ class InductionStage(nn.Module):
             Updated features (same shape) and predicted traces (n_items, n_traces)
             or None when the encoder has no trace decoder.
         """
-        if self.encoder is None:
+        encoder = self.encoder
+        if encoder is None:
             return self.inducer(features, None), None
         computed: list[tuple[torch.Tensor, torch.Tensor]] = []
 
         def invariants_of(values: torch.Tensor) -> torch.Tensor:
-            invariants = self.encoder(values)
+            invariants = encoder(values)
             computed.append((values, invariants))
             return invariants
 
         induced = self.inducer(features, invariants_of)
-        if not (self.decode_traces and self.encoder.num_traces):
+        if not (self.decode_traces and encoder.num_traces):
             return induced, None
         # In training the gradient inducer encodes ``features`` itself: reuse that z (and its
         # graph) instead of a second encoder pass; otherwise (e.g. a detached copy under
         # no_grad) encode again.
         reused = [z for values, z in computed if values is features]
-        return induced, self.encoder.decode_traces(reused[0] if reused else self.encoder(features))
+        return induced, encoder.decode_traces(reused[0] if reused else encoder(features))
 
 
 class HamiltonianModel(nn.Module):
@@ -131,8 +132,9 @@ def _build(entry: ResolvedComponent, context: BuildContext) -> Any:
 
 
 def _check_chain(recipe: ResolvedRecipe) -> None:
-    inducer = recipe.component("model", "inducer")
-    if inducer.record.cls.needs_invariants and recipe.component("model", "invariant_encoder") is None:
+    inducer = recipe.required_component("model", "inducer")
+    inducer_class = cast(type[Inducer], inducer.record.cls)  # the registry holds only Inducers as inducers
+    if inducer_class.needs_invariants and recipe.component("model", "invariant_encoder") is None:
         where = origin_of(recipe.lines, ("model", "inducer"))
         raise HamkitError(
             f"{where}: model.inducer: inducer '{inducer.record.name}' needs an invariant encoder, "
@@ -160,7 +162,7 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
     _check_chain(recipe)
     if context.basis is not None and context.declared.num_traces is None:
         context.declared = context.declared.updated(num_traces=max_subblocks(context.basis))
-    featurizer = _build(recipe.component("model", "featurizer"), context)
+    featurizer = _build(recipe.required_component("model", "featurizer"), context)
     check_featurizer(featurizer, recipe)
     context.declared = context.declared.updated(
         node_irreps=featurizer.node_irreps, pair_irreps=featurizer.pair_irreps)
@@ -173,7 +175,7 @@ def build_model(recipe: ResolvedRecipe, context: BuildContext) -> HamiltonianMod
                 recipe, context, point.irreps, f"block {point.block} {point.attribute}",
                 decode_traces=False,
             )
-    head = _build(recipe.component("model", "head"), context)
+    head = _build(recipe.required_component("model", "head"), context)
     check_head(head, featurizer.node_irreps, featurizer.pair_irreps, recipe)
     baseline = None
     if recipe.sections.model.onsite_baseline and context.basis is not None:
@@ -206,6 +208,6 @@ def _build_stage(
     encoder = _build(encoder_entry, stage_context) if encoder_entry else None
     if encoder is not None:
         check_encoder(encoder, irreps, stage, recipe)
-    inducer = _build(recipe.component("model", "inducer"), stage_context)
+    inducer = _build(recipe.required_component("model", "inducer"), stage_context)
     check_inducer(inducer, irreps, stage, recipe)
     return InductionStage(encoder, inducer, decode_traces)

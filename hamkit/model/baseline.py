@@ -67,6 +67,9 @@ class OnsiteBaseline(nn.Module):
             filled by ``load_state_dict``).
     """
 
+    orbitals_of: torch.Tensor
+    """Orbitals of each atomic number up to the largest of the basis (0 outside it); a buffer."""
+
     def __init__(self, basis: OrbitalBasis, blocks: dict[int, np.ndarray] | None = None) -> None:
         super().__init__()
         blocks = blocks or {}

@@ -38,6 +38,8 @@ class GaussianBasis(nn.Module):
         cutoff: ``r_c`` in Angstrom (the last centre).
     """
 
+    centres: torch.Tensor
+
     def __init__(self, num: int, cutoff: float) -> None:
         super().__init__()
         centres = torch.linspace(0.0, cutoff, num, dtype=torch.float64)
@@ -64,6 +66,8 @@ class BesselBasis(nn.Module):
         num: Number of basis functions.
         cutoff: ``r_c`` in Angstrom.
     """
+
+    frequencies: torch.Tensor
 
     def __init__(self, num: int, cutoff: float) -> None:
         super().__init__()

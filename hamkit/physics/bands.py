@@ -14,6 +14,7 @@ between k-points; :func:`solve_bands` pads the missing highest bands with NaN.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -57,8 +58,11 @@ class BandPath(NamedTuple):
     path: str
 
 
-class BandErrors(NamedTuple):
+@dataclass(frozen=True)
+class BandErrors:
     """Errors of predicted against reference bands.
+
+    A dataclass, not a NamedTuple: a tuple's field ``count`` would hide ``tuple.count``.
 
     Attributes:
         mae_mev: Mean absolute error in meV (NaN when ``count`` is 0).
@@ -105,18 +109,18 @@ def band_path(
     """
     from ase.cell import Cell
 
-    pbc = tuple(bool(flag) for flag in pbc)
-    if not any(pbc):
+    periodic = tuple(bool(flag) for flag in pbc)
+    if not any(periodic):
         raise HamkitError("a band path needs a periodic structure (pbc has no True entry)")
     lattice_cell = Cell(np.asarray(cell, dtype=np.float64))
-    special_points = lattice_cell.bandpath(npoints=0, pbc=pbc, eps=tolerance).special_points
+    special_points = lattice_cell.bandpath(npoints=0, pbc=periodic, eps=tolerance).special_points
     segments = parse_path(path, special_points) if path is not None else None
     ase_path = ",".join("".join(segment) for segment in segments) if segments is not None else None
     n_special = sum(len(segment) for segment in segments) if segments is not None else None
     if n_special is not None and npoints < 2 * n_special:
         raise HamkitError(f"{npoints} k-points are too few for a path through {n_special} special points; "
                           f"use at least {2 * n_special}")
-    bandpath = lattice_cell.bandpath(ase_path, npoints=npoints, pbc=pbc, eps=tolerance)
+    bandpath = lattice_cell.bandpath(ase_path, npoints=npoints, pbc=periodic, eps=tolerance)
     x, special_x, labels = bandpath.get_linear_kpoint_axis()
     ticks, tick_labels = _merge_ticks(np.asarray(special_x), list(labels))
     return BandPath(np.asarray(bandpath.kpts, dtype=np.float64), np.asarray(x, dtype=np.float64),

@@ -14,6 +14,7 @@ then ``x_L -> D^L x_L`` (all D from e3nn in hamkit's frame).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -106,6 +107,6 @@ def _check_block(shape: tuple[int, ...], l1: int, l2: int) -> None:
         raise ValueError(f"sub-block of shape {tuple(shape)} does not match l1={l1}, l2={l2}")
 
 
-def _check_irreps(irreps: dict[int, object], l1: int, l2: int) -> None:
+def _check_irreps(irreps: Mapping[int, object], l1: int, l2: int) -> None:
     if sorted(irreps) != list(irrep_degrees(l1, l2)):
         raise ValueError(f"irreps {sorted(irreps)} do not match l1={l1}, l2={l2}: need {list(irrep_degrees(l1, l2))}")

@@ -51,13 +51,17 @@ def h_mae(h_pred: np.ndarray, h_true: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(h_pred) - np.asarray(h_true)))) * MICRO_HARTREE
 
 
-def h_mae_diag(h_pred: np.ndarray, h_true: np.ndarray, numbers: Sequence[int], basis: OrbitalBasis) -> float:
+def h_mae_diag(
+    h_pred: np.ndarray, h_true: np.ndarray, numbers: Sequence[int] | np.ndarray, basis: OrbitalBasis
+) -> float:
     """Mean absolute error over on-site block elements, micro-Hartree."""
     mask = onsite_mask(numbers, basis)
     return float(np.mean(np.abs(np.asarray(h_pred) - np.asarray(h_true))[mask])) * MICRO_HARTREE
 
 
-def h_mae_offdiag(h_pred: np.ndarray, h_true: np.ndarray, numbers: Sequence[int], basis: OrbitalBasis) -> float:
+def h_mae_offdiag(
+    h_pred: np.ndarray, h_true: np.ndarray, numbers: Sequence[int] | np.ndarray, basis: OrbitalBasis
+) -> float:
     """Mean absolute error over off-site block elements, micro-Hartree (``nan`` if none)."""
     mask = ~onsite_mask(numbers, basis)
     if not mask.any():

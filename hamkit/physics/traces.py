@@ -19,15 +19,18 @@ Normalizations (:func:`normalize_traces`), applied to each pair's vector:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
 from hamkit.data.basis import OrbitalBasis
 from hamkit.physics.blocks import Pair, matrix_to_blocks, subblock_slices
 
+if TYPE_CHECKING:
+    import torch
+
 TraceNormalization = Literal["none", "layer_norm", "log"]
-ArrayT = TypeVar("ArrayT")
+ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
 
 DEFAULT_EPS: dict[str, float] = {"layer_norm": 1e-12, "log": 1e-12}
 """Default ``eps`` per normalization (square units of the matrix)."""
@@ -106,9 +109,9 @@ def normalize_traces(traces: ArrayT, normalization: TraceNormalization = "none",
     if not isinstance(traces, torch.Tensor):
         raise TypeError(f"traces must be a numpy array or torch tensor, got {type(traces).__name__}")
     if normalization == "log":
-        return torch.log(traces + eps)  # type: ignore[return-value]
+        return torch.log(traces + eps)
     centered = traces - traces.mean(dim=-1, keepdim=True)
-    return centered / torch.sqrt((centered**2).mean(dim=-1, keepdim=True) + eps)  # type: ignore[return-value]
+    return centered / torch.sqrt((centered**2).mean(dim=-1, keepdim=True) + eps)
 
 
 def normalize_padded_traces(traces, mask, normalization: TraceNormalization = "none", eps: float | None = None):

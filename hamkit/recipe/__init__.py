@@ -3,7 +3,7 @@
 Typical use::
 
     recipe = load_recipe("recipes/quickstart.yaml", overrides=["train.steps=10"])
-    recipe.component("model", "featurizer").record.cls
+    recipe.required_component("model", "featurizer").record.cls
     for warning in recipe.warnings:      # e.g. a split without a test set
         print(warning.as_warning())      # "warning: FILE:LINE: PATH: MESSAGE"
 """
@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hamkit.errors import HamkitError
 from hamkit.recipe.compose import apply_override, read_recipe_document
 from hamkit.recipe.errors import Origin, RecipeError, RecipeIssue
 from hamkit.recipe.schema import RecipeSections
 from hamkit.recipe.semantics import recipe_warnings
 from hamkit.recipe.validate import ResolvedComponent, resolve_components, validate_sections
-from hamkit.recipe.yaml_source import LineMap, PathKey
+from hamkit.recipe.yaml_source import LineMap, PathKey, dotted
 from hamkit.registry import Registry
 
 
@@ -54,6 +55,18 @@ class ResolvedRecipe:
     def component(self, *path: Any) -> ResolvedComponent | None:
         """The resolved component at ``path`` (e.g. ``"model", "featurizer"``), or None."""
         return self.components.get(tuple(path))
+
+    def required_component(self, *path: Any) -> ResolvedComponent:
+        """The resolved component at ``path`` that every recipe has (``data.dataset``,
+        ``model.featurizer``, ``model.inducer``, ``model.head``; validation fills them in).
+
+        Raises:
+            HamkitError: The recipe has no component at ``path``.
+        """
+        entry = self.component(*path)
+        if entry is None:
+            raise HamkitError(f"{self.source}: the recipe has no {dotted(tuple(path))} component")
+        return entry
 
     @property
     def losses(self) -> list[ResolvedComponent]:

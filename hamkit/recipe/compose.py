@@ -39,7 +39,8 @@ def merge(base: Any, base_lines: LineMap, child: Any, child_lines: LineMap,
         return child, kept
     merged = dict(base)
     lines = dict(base_lines)
-    lines[path] = child_lines.get(path, base_lines.get(path))
+    if path in child_lines:  # otherwise ``lines`` keeps the base's origin
+        lines[path] = child_lines[path]
     for key, value in child.items():
         if key in base:
             merged[key], lines = merge(base[key], lines, value, child_lines, (*path, key))

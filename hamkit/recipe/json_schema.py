@@ -6,6 +6,7 @@ discriminated by ``name``, so an editor completes names and options.
 
 from __future__ import annotations
 
+from types import GenericAlias
 from typing import Any, Literal, Union
 
 from pydantic import ConfigDict, Field, create_model
@@ -17,12 +18,13 @@ from hamkit.registry import Registry
 def _entry_union(registry: Registry, kind: str, extra_fields: dict[str, Any]) -> Any:
     variants = []
     for record in registry.records(kind):
+        name_type: Any = Literal[record.name]  # a type built at run time
         variants.append(
             create_model(
                 f"{kind}__{record.name}",
                 __base__=record.config_class,
                 __doc__=record.summary,
-                name=(Literal[record.name], Field(description=record.summary)),
+                name=(name_type, Field(description=record.summary)),
                 **extra_fields,
             )
         )
@@ -37,17 +39,22 @@ def recipe_json_schema(registry: Registry) -> dict[str, Any]:
     Args:
         registry: Components to describe.
     """
+    # The field types are built at run time, so they are plain values (Any) to mypy.
     entry = {kind: _entry_union(registry, kind, {}) for kind in schema.COMPONENT_KIND_OF_PATH.values()}
+    dataset, featurizer, encoder, inducer, head = (
+        entry[kind] for kind in ("dataset", "featurizer", "invariant_encoder", "inducer", "head")
+    )
     loss = _entry_union(registry, "loss", {"weight": (float, Field(1.0, ge=0.0))})
+    losses: Any = GenericAlias(list, (loss,))  # list[loss]
     strict = ConfigDict(extra="forbid")
-    data = create_model("data", __config__=strict, dataset=(entry["dataset"], ...),
+    data = create_model("data", __config__=strict, dataset=(dataset, ...),
                         split=(schema.SplitSection, Field(default_factory=schema.SplitSection)))
     model = create_model(
         "model", __config__=strict,
-        featurizer=(entry["featurizer"], ...),
-        invariant_encoder=(entry["invariant_encoder"] | None, None),
-        inducer=(entry["inducer"], None),
-        head=(entry["head"], ...),
+        featurizer=(featurizer, ...),
+        invariant_encoder=(encoder | None, None),
+        inducer=(inducer, None),
+        head=(head, ...),
     )
     recipe = create_model(
         "hamkit_recipe", __config__=strict,
@@ -55,7 +62,7 @@ def recipe_json_schema(registry: Registry) -> dict[str, Any]:
         description=(str, ""),
         data=(data, ...),
         model=(model, ...),
-        loss=(list[loss], ...),
+        loss=(losses, ...),
         train=(schema.TrainSection, ...),
     )
     return recipe.model_json_schema()

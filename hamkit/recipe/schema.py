@@ -43,14 +43,14 @@ class SplitSection(_Section):
     """How structures are split into train/validation/test; no structure is in two splits."""
 
     kind: Literal["random", "index_file", "size_ood"] = Field(
-        "random", description="random (seeded), index_file (JSON lists), size_ood (by atom count)."
+        default="random", description="random (seeded), index_file (JSON lists), size_ood (by atom count)."
     )
-    train: float = Field(0.8, gt=0.0, le=1.0, description="Fraction of structures for training.")
-    val: float = Field(0.1, ge=0.0, lt=1.0, description="Fraction for validation.")
-    test: float = Field(0.1, ge=0.0, lt=1.0, description="Fraction for testing.")
-    seed: Seed = Field(0, description="Seed of the random split.")
+    train: float = Field(default=0.8, gt=0.0, le=1.0, description="Fraction of structures for training.")
+    val: float = Field(default=0.1, ge=0.0, lt=1.0, description="Fraction for validation.")
+    test: float = Field(default=0.1, ge=0.0, lt=1.0, description="Fraction for testing.")
+    seed: Seed = Field(default=0, description="Seed of the random split.")
     index_file: Path | None = Field(
-        None, description="JSON file with 'train', 'val', 'test' index lists (kind: index_file)."
+        default=None, description="JSON file with 'train', 'val', 'test' index lists (kind: index_file)."
     )
 
     @model_validator(mode="after")

@@ -101,18 +101,18 @@ def _written_elsewhere_note(lines: LineMap, path: PathKey) -> str:
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     """The nested pydantic model at ``loc`` (list indices skipped), if any."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
             continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
+        field = current.model_fields.get(part) if current is not None else None
         if field is None:
             return None
         current = _model_in(field.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return current
 
 
-def _model_in(annotation: Any) -> Any:
+def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The BaseModel class inside ``X``, ``X | None`` or ``list[X]``."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation

@@ -241,7 +241,7 @@ def _compare_matrices(
 ) -> None:
     diff = np.abs(actual - expected)
     *translation, row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    where = describe_orbital_pair(numbers, basis, row, col)
+    where = describe_orbital_pair(numbers, basis, int(row), int(col))
     if translation:
         where += f" of translation number {int(translation[0])}"
     index = (*translation, row, col)
@@ -354,10 +354,10 @@ def assert_hamiltonian_symmetric(
     worst = float(diff.max()) if diff.size else 0.0
     if worst > atol:
         *translation, row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
-        where = "" if not translation else f" of R = {translations[translation[0]].tolist()}"
+        where = f" of R = {translations[translation[0]].tolist()}" if translations is not None and translation else ""
         raise AssertionError(
             f"Hamiltonian not symmetric: |H - H^T| = {worst:.3e} at "
-            f"{describe_orbital_pair(graph.z.cpu().numpy(), basis, row, col)}{where}"
+            f"{describe_orbital_pair(graph.z.cpu().numpy(), basis, int(row), int(col))}{where}"
         )
     return worst
 

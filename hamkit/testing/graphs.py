@@ -70,7 +70,7 @@ def transformed_graph(
     return new
 
 
-def permuted_graph(graph: StructureGraph, permutation: Sequence[int]) -> Any:
+def permuted_graph(graph: StructureGraph, permutation: Sequence[int] | np.ndarray) -> Any:
     """The same structure with atoms renumbered: new atom ``k`` is old atom ``permutation[k]``.
 
     Pairs are re-sorted (by i, then j) and blocks rebuilt (on-site first), as
@@ -109,7 +109,7 @@ def permuted_graph(graph: StructureGraph, permutation: Sequence[int]) -> Any:
 
 
 def orbital_permutation(
-    numbers: Sequence[int] | np.ndarray, basis: OrbitalBasis, permutation: Sequence[int]
+    numbers: Sequence[int] | np.ndarray, basis: OrbitalBasis, permutation: Sequence[int] | np.ndarray
 ) -> np.ndarray:
     """Orbital index map of an atom permutation: ``M_new = M_old[idx][:, idx]``.
 

@@ -83,11 +83,12 @@ def graphene_bands(
     kpoints: np.ndarray, structure: Structure, onsite_ev: float, hopping_ev: float, overlap: float
 ) -> np.ndarray:
     """Analytic bands (n_k, 2) of :func:`nearest_neighbour_record` on a graphene cell, Hartree, ascending."""
-    shifts = np.array(_translations(structure.pbc, 1)) @ structure.cell
+    cell = structure.require_cell()
+    shifts = np.array(_translations(structure.pbc, 1)) @ cell
     images = structure.positions[1] - structure.positions[0] + shifts
     lengths = np.linalg.norm(images, axis=1)
     deltas = images[np.abs(lengths - lengths.min()) < _NEIGHBOUR_TOLERANCE]
-    strength = np.abs(np.exp(1j * cartesian_kpoints(kpoints, structure.cell) @ deltas.T).sum(axis=1))
+    strength = np.abs(np.exp(1j * cartesian_kpoints(kpoints, cell) @ deltas.T).sum(axis=1))
     bands = np.stack([(onsite_ev + hopping_ev * strength) / (1 + overlap * strength),
                       (onsite_ev - hopping_ev * strength) / (1 - overlap * strength)], axis=1)
     return np.sort(bands, axis=1) / EV_PER_HARTREE

@@ -178,9 +178,8 @@ def read_header(handle: h5py.File, source: str) -> StoreHeader:
         StoreFormatError: No header attribute, an invalid one, or one HDF5 cannot read.
     """
     with reading(source, None, "the header"):
-        present = HEADER_ATTRIBUTE in handle.attrs
-        text = handle.attrs[HEADER_ATTRIBUTE] if present else None
-    if not present:
+        text = handle.attrs[HEADER_ATTRIBUTE] if HEADER_ATTRIBUTE in handle.attrs else None
+    if text is None:  # HDF5 attributes are never None: the attribute is missing
         raise StoreFormatError(
             f"{source}: HDF5 file but not a hamkit store (no '{HEADER_ATTRIBUTE}' attribute)"
         )

@@ -198,6 +198,7 @@ class StoreReader(Sequence):
                                                                          attributes, atoms, n_orbitals)
         partners = checks.partner_indices(translations)
         home = reads.home_position(translations)
+        assert home is not None, "periodic_fields rejects a record without R = (0, 0, 0)"
         matrices = {name: self._matrix(members[name], key, name, shape, "") for name, shape in shapes.items()}
         checks.check_operators(matrices[layout.HAMILTONIAN], matrices.get(layout.OVERLAP), partners=partners,
                                translations=translations, home=home, source=self.path, record=repr(key))

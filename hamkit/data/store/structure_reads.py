@@ -132,7 +132,7 @@ def refuse_lone_cell(source: Path, key: str, names: set[str]) -> None:
 
 def periodic_fields(group: h5py.Group, source: Path, key: str, names: set[str], attributes: dict[str, Any],
                     atoms: Atoms, n_orbitals: int
-                    ) -> tuple[Structure, np.ndarray, dict[str, Any], dict[str, tuple[int, ...] | None]]:
+                    ) -> tuple[Structure, np.ndarray, dict[str, Any], dict[str, tuple[int, ...]]]:
     """The checked structure of a crystal, its translations and its matrix members (unread).
 
     Args:
@@ -163,6 +163,8 @@ def periodic_fields(group: h5py.Group, source: Path, key: str, names: set[str], 
     problem = layout.periodic_problem(cell, pbc, translations, shapes, n_orbitals)
     if problem is not None:
         raise StoreFormatError(f"{source}: periodic record {key!r} {problem}; {checks.DAMAGED_FIX}")
+    # periodic_problem rejects a member without a shape, so this drops nothing
+    array_shapes = {name: shape for name, shape in shapes.items() if shape is not None}
     translations = np.asarray(translations, dtype=np.int64)
     if home_position(translations) is None:
         raise record_error(source, label, "has no R = (0, 0, 0) lattice translation", checks.DAMAGED_FIX)
@@ -170,7 +172,7 @@ def periodic_fields(group: h5py.Group, source: Path, key: str, names: set[str], 
     structure = Structure(numbers=numbers, positions=positions, charge=charge,
                           cell=np.asarray(cell, dtype=np.float64),
                           pbc=three_flags(pbc))
-    return structure, translations, members, shapes
+    return structure, translations, members, array_shapes
 
 
 def matrix_members(group: h5py.Group, source: Path, key: str, names: set[str]) -> dict[str, Any]:
