@@ -178,14 +178,14 @@ def check_matrix(
 
 def scan_basis(
     basis_name: str,
-    elements_by_record: Sequence[tuple[str, Sequence[int]]],
+    elements_by_record: Sequence[tuple[str, Sequence[int] | np.ndarray]],
     source: str | os.PathLike[str],
 ) -> OrbitalBasis:
     """Build a named basis for every element of a file, naming the record of a missing one.
 
     Args:
         basis_name: PySCF basis name (e.g. ``"def2-svp"``).
-        elements_by_record: ``(record name, atomic numbers)`` pairs; only the first record
+        elements_by_record: ``(record name, atomic numbers (list or array))`` pairs; only the first record
             holding each element is needed, so callers may pass one pair per element.
         source: File, for the message.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from pydantic import Field
 
@@ -63,6 +63,12 @@ class HamkitStoreDataset(Dataset):
 
     def __len__(self) -> int:
         return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> HamiltonianRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[HamiltonianRecord]: ...
 
     def __getitem__(self, index: int | slice) -> HamiltonianRecord | list[HamiltonianRecord]:
         """Record ``index`` (negative allowed) or a list of records for a slice."""

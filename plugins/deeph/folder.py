@@ -25,7 +25,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def _require(folder: Path, name: str) -> Path:
     return path
 
 
-def _load_text(folder: Path, name: str, ndmin: int) -> np.ndarray:
+def _load_text(folder: Path, name: str, ndmin: Literal[1, 2]) -> np.ndarray:
     try:
         return np.loadtxt(_require(folder, name), dtype=np.float64, ndmin=ndmin)
     except ValueError as error:

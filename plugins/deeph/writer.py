@@ -136,6 +136,7 @@ def _translations(record: HamiltonianRecord) -> list[Translation]:
 
 def _blocks(record: HamiltonianRecord, basis: OrbitalBasis) -> list[Block]:
     """Every block to write: all pairs for a molecule, the non-zero ones (in H or S) for a crystal."""
+    assert record.overlap is not None, "write_deeph_folder rejects records without an overlap"
     numbers = record.structure.numbers
     translations = _translations(record)
     shape = (len(translations), *np.shape(record.hamiltonian)[-2:])

@@ -165,6 +165,8 @@ class DeepHE3Featurizer(Featurizer):
     name: ClassVar[str] = "deeph_e3"
     Config: ClassVar[type[ComponentConfig]] = DeepHE3Config
 
+    species_lookup: torch.Tensor
+
     def __init__(self, config: DeepHE3Config, species: tuple[int, ...] = ()) -> None:
         """Create the modules (float32 parameters; ``from_config`` casts to the context dtype).
 

@@ -63,7 +63,7 @@ class IrrepsLinear(nn.Module):
             weight, scale = self.weights[weight_index], self.scales[weight_index]
             weight_index += 1
             y = torch.matmul(x[source], weight * scale)
-            if k == self.bias_entry:
+            if self.bias is not None and k == self.bias_entry:
                 y = y + self.bias
             out.append(y)
         return out
@@ -148,7 +148,7 @@ class TypedLinear(nn.Module):
                     y = torch.cat(
                         [torch.matmul(part, weight[t]) for part, (t, _, _) in zip(ordered, groups.segments)]
                     ).index_select(0, groups.inverse)
-            if k == self.bias_entry:
+            if self.bias is not None and k == self.bias_entry:
                 y = y + self.bias.index_select(0, groups.types)[:, None, :]
             out.append(y)
         return out
@@ -283,8 +283,8 @@ class Gate(nn.Module):
 
     def forward(self, x: IrrepsFeatures) -> IrrepsFeatures:
         """Features of ``spec_in`` -> features of ``spec_out``."""
-        scalars, gates = torch.split(x[self.scalar_entry], [self.n_scalars, self.n_gates], dim=2)
-        gates = iter(torch.split(torch.sigmoid(gates), self.gate_sizes, dim=2))  # (n, 1, mul) each
+        scalars, gate_scalars = torch.split(x[self.scalar_entry], [self.n_scalars, self.n_gates], dim=2)
+        gates = iter(torch.split(torch.sigmoid(gate_scalars), self.gate_sizes, dim=2))  # (n, 1, mul) each
         out = []
         for k, (_, l, _) in enumerate(self.spec_out.entries):
             if k == self.scalar_entry:

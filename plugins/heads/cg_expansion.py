@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 import torch
 from pydantic import Field
@@ -88,6 +88,9 @@ class CGExpansionHead(Head):
 
     name: ClassVar[str] = "cg_expansion"
     Config: ClassVar[type[ComponentConfig]] = CGExpansionConfig
+
+    species_lookup: torch.Tensor
+    orbital_count: torch.Tensor
 
     def __init__(
         self,
@@ -220,7 +223,7 @@ class CGExpansionHead(Head):
         for type_id in torch.unique(block_type).tolist():
             key = self.keys[type_id]
             chosen = torch.nonzero(block_type == type_id).squeeze(1)
-            projection = self.maps[key]
+            projection = cast(BlockProjection, self.maps[key])  # every map is added by _add_map
             size = projection.block_size
             inputs = (
                 features.node[row[chosen]] if key.startswith("onsite") else features.pair[pair_position[chosen]]

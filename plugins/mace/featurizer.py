@@ -88,6 +88,9 @@ class MACEFeaturizer(Featurizer):
     name: ClassVar[str] = "mace"
     Config: ClassVar[type[ComponentConfig]] = MACEConfig
 
+    species_lookup: torch.Tensor
+    scalar_index: torch.Tensor
+
     def __init__(
         self, config: MACEConfig, species: tuple[int, ...] = (), basis_max_l: int | None = None,
         dtype: torch.dtype = torch.float32,

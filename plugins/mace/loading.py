@@ -8,7 +8,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -18,6 +18,9 @@ from e3nn import o3
 from hamkit.errors import HamkitError
 from hamkit_plugins.mace.config import MACEConfig
 from hamkit_plugins.mace.layers import degree_irreps
+
+if TYPE_CHECKING:
+    from mace.modules import MACE
 
 
 @contextmanager
@@ -57,7 +60,7 @@ def import_mace_modules() -> Any:
     return modules
 
 
-def build_mace_backbone(config: MACEConfig, species: tuple[int, ...]) -> torch.nn.Module:
+def build_mace_backbone(config: MACEConfig, species: tuple[int, ...]) -> MACE:
     """A ``mace.modules.MACE`` with hidden irreps of every degree and no energy readouts.
 
     Args:

@@ -20,6 +20,7 @@ PySCF (see docs/CONVENTIONS.md, "DFT labels").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -86,6 +87,7 @@ class Qh9Dataset(FileDataset):
         return cls(config)  # type: ignore[arg-type]
 
     def _build_basis(self) -> OrbitalBasis:
+        pairs: Sequence[tuple[str, Sequence[int] | np.ndarray]]
         if self.config.elements is not None:
             pairs = [("(option elements)", self.config.elements)]
         elif isinstance(self.source, SqliteSource):

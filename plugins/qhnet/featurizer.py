@@ -153,6 +153,8 @@ class QHNetFeaturizer(Featurizer):
     name: ClassVar[str] = "qhnet"
     Config: ClassVar[type[ComponentConfig]] = QHNetConfig
 
+    species_lookup: torch.Tensor
+
     def __init__(
         self, config: QHNetConfig, species: tuple[int, ...] = (), basis_max_l: int | None = None
     ) -> None:

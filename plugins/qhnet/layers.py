@@ -178,7 +178,7 @@ class PairLayer(nn.Module):
         self.down = DegreeLinear([mul] * (lmax + 1), bottleneck)
         self.tp_pair = SO3TensorProduct(lmax, lmax, lmax, bottleneck, "uuu")
         self.tp_edge = SO3TensorProduct(lmax, sh_lmax, lmax, bottleneck, "uvu") if edge_product else None
-        self.split = [self.tp_pair.weight_numel] + ([self.tp_edge.weight_numel] if edge_product else [])
+        self.split = [self.tp_pair.weight_numel] + ([self.tp_edge.weight_numel] if self.tp_edge is not None else [])
         self.weights = mlp(num_radial + 2 * mul, radial_hidden, sum(self.split))
         self.out = DegreeLinear([len(self.split) * bottleneck] * (lmax + 1), mul)
 

@@ -170,7 +170,8 @@ class SO3TensorProduct(nn.Module):
         out: list[torch.Tensor | None] = [None] * (self.lmax_out + 1)
         for (*_, l3), output, path_weight in zip(self.paths, self._path_outputs(x, y), weights):
             term = output * path_weight
-            out[l3] = term if out[l3] is None else out[l3] + term
+            previous = out[l3]
+            out[l3] = term if previous is None else previous + term
         return [o if o is not None else x[0].new_zeros(n, self.mul, 2 * l + 1) for l, o in enumerate(out)]
 
     def forward_by_path(
@@ -185,7 +186,8 @@ class SO3TensorProduct(nn.Module):
             cg = coefficients[index].reshape(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1)
             b = y[l2].expand(n, self.mul, 2 * l2 + 1)
             term = torch.einsum("nui,nuj,ijk->nuk", x[l1], b, cg) * weights[:, index, :, None]
-            out[l3] = term if out[l3] is None else out[l3] + term
+            previous = out[l3]
+            out[l3] = term if previous is None else previous + term
         return [
             (o * norm) if o is not None else x[0].new_zeros(n, self.mul, 2 * l + 1)
             for l, (o, norm) in enumerate(zip(out, self.norms))

@@ -51,6 +51,8 @@ class NormScaled(nn.Module):
         eps: Added to |v| (NextHAM: 1e-5).
     """
 
+    membership: torch.Tensor
+
     def __init__(self, membership: torch.Tensor, scale: float, eps: float) -> None:
         super().__init__()
         self.register_buffer("membership", membership, persistent=False)

@@ -121,16 +121,17 @@ class TraceMLPEncoder(InvariantEncoder):
             )
 
     @classmethod
-    def from_config(cls, config: TraceMLPConfig, context: BuildContext) -> "TraceMLPEncoder":
+    def from_config(cls, config: ComponentConfig, context: BuildContext) -> "TraceMLPEncoder":
         """Build, taking the irreps from the context when the config has none.
 
         Args:
-            config: Validated options.
+            config: A :class:`TraceMLPConfig`.
             context: Build context (``declared.irreps``, ``declared.num_traces``, ``dtype``).
 
         Returns:
             The encoder, with parameters in ``context.dtype``.
         """
+        assert isinstance(config, TraceMLPConfig)
         irreps = resolve_irreps(config.irreps_in, context, cls.name)
         declared_traces = context.declared.num_traces
         if config.num_traces is None and declared_traces:

@@ -62,6 +62,9 @@ class GateInducer(Inducer):
     name: ClassVar[str] = "gate"
     Config: ClassVar[type[ComponentConfig]] = GateConfig
 
+    scalar_index: torch.Tensor
+    inverse_order: torch.Tensor
+
     def __init__(self, config: GateConfig, irreps_in: str | None = None) -> None:
         """Build from options.
 
@@ -103,16 +106,17 @@ class GateInducer(Inducer):
         self.residual_scale = ResidualScale(config.init_scale, config.learnable_scale)
 
     @classmethod
-    def from_config(cls, config: GateConfig, context: BuildContext) -> "GateInducer":
+    def from_config(cls, config: ComponentConfig, context: BuildContext) -> "GateInducer":
         """Build, taking the irreps from the context when the config has none.
 
         Args:
-            config: Validated options.
+            config: A :class:`GateConfig`.
             context: Build context (``declared.irreps``, ``dtype``).
 
         Returns:
             The inducer, with parameters in ``context.dtype``.
         """
+        assert isinstance(config, GateConfig)
         irreps = resolve_irreps(config.irreps_in, context, cls.name)
         return cls(config, irreps_in=str(irreps)).to(torch_dtype(context.dtype, cls.name))
 

@@ -86,16 +86,17 @@ class GradientInducer(Inducer):
             self.residual_scale = ResidualScale(config.init_scale, config.learnable_scale)
 
     @classmethod
-    def from_config(cls, config: GradientConfig, context: BuildContext) -> "GradientInducer":
+    def from_config(cls, config: ComponentConfig, context: BuildContext) -> "GradientInducer":
         """Build, taking the irreps from the context when the config has none.
 
         Args:
-            config: Validated options.
+            config: A :class:`GradientConfig`.
             context: Build context (``declared.irreps``, ``dtype``).
 
         Returns:
             The inducer, with parameters in ``context.dtype``.
         """
+        assert isinstance(config, GradientConfig)
         irreps = config.irreps_in or context.declared.irreps
         inducer = cls(config, irreps_in=str(irreps) if irreps is not None else None)
         return inducer.to(torch_dtype(context.dtype, cls.name))
