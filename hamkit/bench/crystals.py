@@ -25,16 +25,16 @@ def supercell(structure: Structure, repeats: int) -> Structure:
         The supercell (atoms of copy (a, b, c) follow those of the primitive cell).
 
     Raises:
-        HamkitError: The structure has no cell (a molecule).
+        ValueError: The structure has no cell (a molecule; :func:`supercell_series` refuses one
+            with a clear error first).
     """
-    if structure.cell is None:
-        raise HamkitError("supercells need a periodic structure (one with a cell)")
+    cell = structure.require_cell()
     counts = [repeats if flag else 1 for flag in structure.pbc]
     shifts = np.array([(a, b, c) for a in range(counts[0]) for b in range(counts[1]) for c in range(counts[2])],
-                      dtype=np.float64) @ structure.cell
+                      dtype=np.float64) @ cell
     positions = (structure.positions[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
     return Structure(np.tile(structure.numbers, len(shifts)), positions, structure.charge,
-                     cell=structure.cell * np.asarray(counts, dtype=np.float64)[:, None], pbc=structure.pbc)
+                     cell=cell * np.asarray(counts, dtype=np.float64)[:, None], pbc=structure.pbc)
 
 
 def supercell_series(structure: Structure, sizes: Sequence[int]) -> list[SizedMolecule]:

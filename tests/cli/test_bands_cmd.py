@@ -27,7 +27,7 @@ from hamkit.physics.bands import EV_PER_HARTREE, fermi_level_from_electrons, sol
 from hamkit.physics.bloch import monkhorst_pack
 from hamkit.testing.tight_binding import graphene, nearest_neighbour_record
 
-from tests.cli.helpers import write_extxyz
+from tests.cli.extxyz_files import write_extxyz
 
 ONSITE_EV, HOPPING_EV, OVERLAP = 0.4, -2.7, 0.1
 SHIFT_EV = 0.025

@@ -14,7 +14,7 @@ from hamkit.data.basis import OrbitalBasis
 from hamkit.physics.bands import EV_PER_HARTREE
 from hamkit.testing.tight_binding import GRAPHENE_A, graphene, nearest_neighbour_record
 
-from tests.cli.helpers import write_extxyz
+from tests.cli.extxyz_files import write_extxyz
 from tests.periodic.tiny_runs import tiny_deeph_e3_overrides
 
 ONSITE_EV = 0.4

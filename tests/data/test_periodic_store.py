@@ -14,7 +14,7 @@ from hamkit.data.store.layout import STRUCTURES
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
 
-from tests.data.helpers import header, random_record
+from tests.data.random_records import header, random_record
 
 SZV = OrbitalBasis.from_shells({5: [0, 1], 7: [0, 1]}, "gth-szv")
 CELL = np.array([[2.5, 0.0, 0.0], [-1.25, 2.165, 0.0], [0.0, 0.0, 15.0]])

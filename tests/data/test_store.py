@@ -16,7 +16,7 @@ from hamkit.data.store import FORMAT_NAME, StoreFormatError, StoreReader, StoreW
 from hamkit.data.store.layout import STRUCTURES
 from hamkit.errors import HamkitError
 
-from tests.data.helpers import WATER_BASIS, header, random_record
+from tests.data.random_records import WATER_BASIS, header, random_record
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -85,7 +85,7 @@ KILLED_WRITER = textwrap.dedent("""
     import os, signal, sys
     import numpy as np
     import h5py
-    from tests.data.helpers import header, random_record
+    from tests.data.random_records import header, random_record
     from hamkit.data.store import StoreWriter
     rng = np.random.default_rng(3)
     writer = StoreWriter(sys.argv[1], header())

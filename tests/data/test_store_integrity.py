@@ -30,7 +30,7 @@ from hamkit.data.store.layout import STRUCTURES
 from hamkit.data.structure import HamiltonianRecord, Structure
 from hamkit.errors import HamkitError
 
-from tests.data.helpers import WATER_BASIS, header
+from tests.data.random_records import WATER_BASIS, header
 from tests.data.test_periodic_store import CELL, TRANSLATIONS, paired_matrices
 
 EMBEDDED = Path(__file__).resolve().parents[2] / "plugins" / "datasets" / "embedded"

@@ -14,7 +14,7 @@ from hamkit.data.store.layout import STRUCTURES
 from hamkit.data.store.merge import merge_stores
 from hamkit.errors import HamkitError
 
-from tests.data.helpers import header, random_record
+from tests.data.random_records import header, random_record
 from tests.reliability.conftest import run_cli
 
 LABELS = {"code": "pyscf", "code_version": "2.14.0", "method": "RKS", "xc": "b3lyp", "basis": "def2-svp",

@@ -11,7 +11,7 @@ from hamkit.errors import HamkitError
 from hamkit.plugin_host import load_plugins
 from hamkit_plugins.deeph_e3 import DeepHE3Config, DeepHE3Featurizer
 
-from tests.deeph_e3.helpers import TINY, make_featurizer
+from tests.deeph_e3.tiny_model import TINY, make_featurizer
 
 
 def test_defaults_match_deeph_e3():

@@ -16,7 +16,7 @@ from hamkit.physics.rotation import random_rotation
 from hamkit.testing import assert_features_equivariant
 from hamkit.testing.graphs import molecule_graph
 
-from tests.deeph_e3.helpers import make_featurizer
+from tests.deeph_e3.tiny_model import make_featurizer
 
 
 @pytest.mark.parametrize("parity", ["physical", "so3"])

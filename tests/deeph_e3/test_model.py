@@ -12,7 +12,7 @@ from hamkit.testing.contracts import FeaturizerContract, HeadContract
 from hamkit_plugins.deeph_e3 import DeepHE3Featurizer
 from hamkit_plugins.heads import CGExpansionHead
 
-from tests.deeph_e3.helpers import TINY, build_model
+from tests.deeph_e3.tiny_model import TINY, build_model
 
 
 @pytest.mark.parametrize(

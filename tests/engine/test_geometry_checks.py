@@ -30,7 +30,7 @@ from hamkit.physics.eigen import DEFAULT_OVERLAP_THRESHOLD
 from hamkit.recipe import load_recipe
 
 from tests.engine.test_train_end_to_end import TINY
-from tests.workflows.helpers import write_xyz
+from tests.workflows.xyz_files import write_xyz
 
 WATER = (np.array([8, 1, 1]), np.array([[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]]))
 A = 2.46

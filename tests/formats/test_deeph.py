@@ -22,7 +22,7 @@ from hamkit.physics.orbital_order import matrix_from_canonical, matrix_to_canoni
 from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.deeph import HARTREE_EV, DeepHConfig, DeepHDataset, write_deeph_folder
 
-from tests.formats.helpers import assert_matches_reference
+from tests.formats.reference_match import assert_matches_reference
 
 
 def write_published_folder(folder: Path, reference, basis, *, spinful: bool = False) -> Path:

@@ -19,7 +19,7 @@ from hamkit.physics.orbital_order import matrix_from_canonical, matrix_to_canoni
 from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.md17 import Md17Config, Md17Dataset
 
-from tests.formats.helpers import assert_matches_reference
+from tests.formats.reference_match import assert_matches_reference
 
 
 def orca_matrices(reference, basis) -> tuple[np.ndarray, np.ndarray]:

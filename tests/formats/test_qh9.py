@@ -19,7 +19,7 @@ from hamkit.testing.contracts import DatasetContract
 from hamkit_plugins.qh9 import Qh9Config, Qh9Dataset
 from hamkit_plugins.qh9 import overlap_cache as cache_module
 
-from tests.formats.helpers import assert_matches_reference
+from tests.formats.reference_match import assert_matches_reference
 
 BOHR = 0.52917721092
 

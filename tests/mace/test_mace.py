@@ -25,7 +25,7 @@ from hamkit.testing.graphs import molecule_graph
 from hamkit.testing.molecules import hydroxymethyl
 from hamkit_plugins.mace import MACEConfig, MACEFeaturizer
 
-from tests.mace.helpers import TINY, build_mace, build_model
+from tests.mace.tiny_model import TINY, build_mace, build_model
 
 
 def context_of(basis, dtype="float64"):

@@ -8,7 +8,7 @@ from hamkit.data.basis import OrbitalBasis
 from hamkit.testing.graphs import molecule_graph
 from hamkit.testing.molecules import hydroxymethyl, svp_like_basis, water
 
-from tests.model.helpers import build_model
+from tests.model.tiny_qhnet import build_model
 
 
 @pytest.fixture(scope="session")

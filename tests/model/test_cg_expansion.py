@@ -28,7 +28,7 @@ from hamkit.testing.molecules import hydroxymethyl
 from hamkit_plugins.heads import CGExpansionHead
 from hamkit_plugins.heads.expansion import pair_expansion
 
-from tests.model.helpers import build_model
+from tests.model.tiny_qhnet import build_model
 
 
 def test_predicted_blocks_equivariant(basis, tiny_model, water_graph, ch2oh_graph):

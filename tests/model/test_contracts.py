@@ -8,7 +8,7 @@ from hamkit.testing.contracts import FeaturizerContract, HeadContract
 from hamkit_plugins.heads import CGExpansionHead
 from hamkit_plugins.qhnet import QHNetFeaturizer
 
-from tests.model.helpers import TINY
+from tests.model.tiny_qhnet import TINY
 
 
 def _qhnet(context):

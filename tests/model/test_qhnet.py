@@ -15,7 +15,7 @@ from hamkit.testing.molecules import hydroxymethyl
 from hamkit_plugins.qhnet import QHNetFeaturizer
 from hamkit_plugins.qhnet.so3 import SO3TensorProduct
 
-from tests.model.helpers import TINY
+from tests.model.tiny_qhnet import TINY
 
 
 def make(basis, dtype="float64", **options):

@@ -18,7 +18,7 @@ from hamkit.errors import HamkitError
 from hamkit_plugins.qhnet import QHNetFeaturizer, compile_check, so3
 from hamkit_plugins.qhnet.so3 import SO3TensorProduct
 
-from tests.model.helpers import TINY
+from tests.model.tiny_qhnet import TINY
 
 ROOT = Path(__file__).resolve().parents[2]
 

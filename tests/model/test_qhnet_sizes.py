@@ -13,7 +13,7 @@ from hamkit.testing import assert_features_equivariant
 from hamkit_plugins.qhnet import QHNetFeaturizer
 from hamkit_plugins.qhnet.so3 import SO3TensorProduct
 
-from tests.model.helpers import TINY
+from tests.model.tiny_qhnet import TINY
 
 CASES = [
     ("uvu", False, (4, 4, 4)), ("uvu", False, (2, 3, 4)), ("uvu", False, (3, 1, 2)),

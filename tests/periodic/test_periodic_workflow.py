@@ -20,7 +20,7 @@ from hamkit.data.pbc_overlap import real_space_overlap
 from hamkit.data.structure import HamiltonianRecord
 
 from .conftest import honeycomb
-from tests.cli.helpers import write_extxyz
+from tests.cli.extxyz_files import write_extxyz
 from tests.periodic.tiny_runs import tiny_deeph_e3_overrides
 
 SZV = OrbitalBasis.from_shells({5: [0, 1], 7: [0, 1]}, name="gth-szv")

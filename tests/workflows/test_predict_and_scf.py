@@ -18,7 +18,7 @@ from hamkit.engine.run import load_run_recipe
 from hamkit.model import build_model
 from hamkit.physics.orbital_order import matrix_to_canonical
 
-from tests.workflows.helpers import write_xyz
+from tests.workflows.xyz_files import write_xyz
 
 WATERS = [
     (np.array([8, 1, 1]), np.array([[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]])),

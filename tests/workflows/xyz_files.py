@@ -1,4 +1,4 @@
-"""Helpers of the workflow tests."""
+"""Multi-frame XYZ files, written for the workflow tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers of the command-line tests."""
+"""Extended-XYZ files of structures, written for the command-line tests."""
 
 from __future__ import annotations
 

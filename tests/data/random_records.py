@@ -1,4 +1,4 @@
-"""Shared helpers for the data tests."""
+"""Random water-like records, store headers and overlaps for the data tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers of the deeph_e3 tests: tiny float64 DeepH-E3 featurizers and a cg_expansion model."""
+"""Tiny float64 DeepH-E3 featurizers and a cg_expansion model."""
 
 from __future__ import annotations
 

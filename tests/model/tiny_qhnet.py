@@ -1,4 +1,4 @@
-"""Helpers of the model tests: a tiny float64 QHNet + cg_expansion model."""
+"""A tiny float64 QHNet + cg_expansion model for the model tests."""
 
 from __future__ import annotations
 

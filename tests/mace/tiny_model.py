@@ -1,4 +1,4 @@
-"""Helpers of the mace featurizer tests: a tiny float64 MACE, built once per option set."""
+"""A tiny float64 MACE featurizer (built once per option set) and model for the mace tests."""
 
 from __future__ import annotations
 
